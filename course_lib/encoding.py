@@ -1,0 +1,270 @@
+"""The Performance RNN event vocabulary (Oore et al. 2018, arXiv 1808.03715).
+
+A performance becomes a stream of 388 kinds of events::
+
+    0–127    NOTE_ON(pitch)      a key goes down
+    128–255  NOTE_OFF(pitch)     a key comes up
+    256–355  TIME_SHIFT(n)       the clock moves on by n × 10 ms, n = 1…100
+    356–387  VELOCITY(bin)       later note-ons play this loud (32 bins)
+
+Time is quantised to 10 ms; a longer silence is several shifts of at most 1 s.
+A velocity event is written only when the velocity bin changes.
+
+Notebook: notebooks/01_event_encoding.ipynb
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .performance import Performance
+
+__all__ = ["PerformanceEncoding", "EVENT_KINDS", "split_time_shift"]
+
+EVENT_KINDS = ("NOTE_ON", "NOTE_OFF", "TIME_SHIFT", "VELOCITY")
+
+
+def split_time_shift(steps: int, max_shift: int = 100) -> list[int]:
+    """Split a silence of ``steps`` clock steps into shifts of at most ``max_shift``.
+
+    Args:
+        steps: the gap, in steps (>= 0).
+        max_shift: the longest single shift.
+
+    Returns:
+        Shift lengths that add up to ``steps``, all ``max_shift`` but the last.
+        E.g. ``split_time_shift(250) == [100, 100, 50]``.
+    """
+    if steps < 0:
+        raise ValueError(f"a time shift cannot be negative, got {steps}")
+    full, rest = divmod(int(steps), max_shift)
+    return [max_shift] * full + ([rest] if rest else [])
+
+
+@dataclass(frozen=True)
+class PerformanceEncoding:
+    """Encode performances as event ids and decode any id sequence back.
+
+    Args:
+        steps_per_second: clock resolution (100 = 10 ms steps).
+        max_shift_steps: the longest single TIME_SHIFT, in steps (100 = 1 s).
+        velocity_bins: how many loudness levels (MIDI velocities 1–127 are binned).
+        default_velocity: the velocity of notes decoded before any VELOCITY event.
+    """
+
+    steps_per_second: int = 100
+    max_shift_steps: int = 100
+    velocity_bins: int = 32
+    default_velocity: int = 64
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.velocity_bins <= 127):
+            raise ValueError(f"velocity_bins must be in 1–127, got {self.velocity_bins}")
+        if self.steps_per_second < 1 or self.max_shift_steps < 1:
+            raise ValueError("steps_per_second and max_shift_steps must be >= 1")
+
+    # -- the vocabulary -----------------------------------------------------------------
+    @property
+    def note_on_offset(self) -> int:
+        return 0
+
+    @property
+    def note_off_offset(self) -> int:
+        return 128
+
+    @property
+    def time_shift_offset(self) -> int:
+        return 256
+
+    @property
+    def velocity_offset(self) -> int:
+        return 256 + self.max_shift_steps
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of distinct events (388 with the defaults)."""
+        return self.velocity_offset + self.velocity_bins
+
+    @property
+    def _bin_width(self) -> int:
+        return -(-127 // self.velocity_bins)  # ceil(127 / bins): 4 for 32 bins
+
+    def note_on(self, pitch: int) -> int:
+        return self.note_on_offset + _check(pitch, 0, 127, "pitch")
+
+    def note_off(self, pitch: int) -> int:
+        return self.note_off_offset + _check(pitch, 0, 127, "pitch")
+
+    def time_shift(self, steps: int) -> int:
+        return self.time_shift_offset + _check(steps, 1, self.max_shift_steps, "time-shift steps") - 1
+
+    def velocity(self, bin_: int) -> int:
+        return self.velocity_offset + _check(bin_, 0, self.velocity_bins - 1, "velocity bin")
+
+    def velocity_to_bin(self, velocity):
+        """MIDI velocity 1–127 → bin 0…bins-1 (works on numbers and arrays)."""
+        v = np.clip(np.asarray(velocity), 1, 127)
+        return (v - 1) // self._bin_width
+
+    def bin_to_velocity(self, bin_):
+        """Bin → the MIDI velocity in the middle of the bin (works on numbers and arrays)."""
+        b = np.asarray(bin_)
+        return np.minimum(127, 1 + b * self._bin_width + self._bin_width // 2)
+
+    def event_kind(self, events) -> np.ndarray:
+        """Index into ``EVENT_KINDS`` for each event id."""
+        ids = self._check_ids(events)
+        return np.searchsorted(
+            [self.note_off_offset, self.time_shift_offset, self.velocity_offset], ids, side="right"
+        )
+
+    def event_name(self, event: int) -> str:
+        """A readable name: ``NOTE_ON(60)``, ``TIME_SHIFT(250 ms)``, ``VELOCITY(17)``."""
+        e = int(self._check_ids([event])[0])
+        if e < self.note_off_offset:
+            return f"NOTE_ON({e})"
+        if e < self.time_shift_offset:
+            return f"NOTE_OFF({e - self.note_off_offset})"
+        if e < self.velocity_offset:
+            ms = (e - self.time_shift_offset + 1) * 1000 / self.steps_per_second
+            return f"TIME_SHIFT({ms:g} ms)"
+        return f"VELOCITY({e - self.velocity_offset})"
+
+    def event_names(self, events) -> list[str]:
+        return [self.event_name(e) for e in np.asarray(events).reshape(-1)]
+
+    # -- encode -------------------------------------------------------------------------
+    def encode(self, performance: Performance) -> np.ndarray:
+        """Performance → event ids (int16 array).
+
+        Times are rounded to the clock; a note keeps at least one step; a note
+        that still sounds when the same pitch is struck again is ended there
+        (a key cannot go down twice).
+        """
+        if len(performance) == 0:
+            return np.zeros(0, dtype=np.int16)
+        on = np.round(performance.start * self.steps_per_second).astype(np.int64)
+        off = np.round(performance.end * self.steps_per_second).astype(np.int64)
+        off = np.maximum(off, on + 1)
+        pitch = performance.pitch.astype(np.int64)
+        vbin = self.velocity_to_bin(performance.velocity).astype(np.int64)
+
+        # One note per (pitch, onset step): keep the longest; then end each note
+        # no later than the next onset of its pitch.
+        order = np.lexsort((-off, on, pitch))
+        pitch, on, off, vbin = pitch[order], on[order], off[order], vbin[order]
+        first = np.ones(len(pitch), bool)
+        first[1:] = (pitch[1:] != pitch[:-1]) | (on[1:] != on[:-1])
+        pitch, on, off, vbin = pitch[first], on[first], off[first], vbin[first]
+        same_next = np.zeros(len(pitch), bool)
+        same_next[:-1] = pitch[1:] == pitch[:-1]
+        off[:-1] = np.where(same_next[:-1], np.minimum(off[:-1], on[1:]), off[:-1])
+
+        # Note-ons in time order, each preceded by a velocity event when the bin changes.
+        by_time = np.lexsort((pitch, on))
+        on_t, on_p, on_v = on[by_time], pitch[by_time], vbin[by_time]
+        changes = np.ones(len(on_v), bool)
+        changes[1:] = on_v[1:] != on_v[:-1]
+        rank = np.arange(len(on_t))
+
+        off_sorted = np.lexsort((pitch, off))
+        off_t, off_p = off[off_sorted], pitch[off_sorted]
+
+        # Time shifts before each new time point.
+        times = np.unique(np.concatenate([on_t, off_t]))
+        gaps = np.diff(np.concatenate([[0], times]))
+        n_shifts = -(-gaps // self.max_shift_steps)  # ceil
+        shift_time = np.repeat(times, n_shifts)
+        within = np.arange(n_shifts.sum()) - np.repeat(np.cumsum(n_shifts) - n_shifts, n_shifts)
+        gap_of = np.repeat(gaps, n_shifts)
+        shift_len = np.minimum(self.max_shift_steps, gap_of - within * self.max_shift_steps)
+
+        # Sort everything by (time, phase, order within the phase):
+        # phase 0 shifts, 1 note-offs, 2 velocity + note-on pairs.
+        ids = np.concatenate([
+            self.time_shift_offset + shift_len - 1,
+            self.note_off_offset + off_p,
+            self.velocity_offset + on_v[changes],
+            self.note_on_offset + on_p,
+        ])
+        time = np.concatenate([shift_time, off_t, on_t[changes], on_t])
+        phase = np.concatenate([
+            np.zeros(len(shift_time)), np.ones(len(off_t)),
+            np.full(changes.sum(), 2), np.full(len(on_t), 2),
+        ])
+        sub = np.concatenate([within, np.arange(len(off_t)), 2 * rank[changes], 2 * rank + 1])
+        return ids[np.lexsort((sub, phase, time))].astype(np.int16)
+
+    # -- decode -------------------------------------------------------------------------
+    def decode(self, events: Sequence[int] | np.ndarray) -> Performance:
+        """Event ids → performance. Any sequence of valid ids decodes.
+
+        A NOTE_OFF of a silent pitch is ignored; a NOTE_ON of a sounding pitch
+        ends that note and starts a new one; notes still sounding at the end are
+        closed there; notes of zero length are dropped.
+
+        Raises:
+            ValueError: an id outside ``0 … vocab_size-1``.
+        """
+        ids = self._check_ids(events)
+        n = len(ids)
+        if n == 0:
+            return Performance.empty()
+        is_shift = (ids >= self.time_shift_offset) & (ids < self.velocity_offset)
+        shift = np.where(is_shift, ids - self.time_shift_offset + 1, 0)
+        clock = np.cumsum(shift) - shift  # steps elapsed before each event
+        end_of_piece = clock[-1] + shift[-1]
+
+        is_vel = ids >= self.velocity_offset
+        last_vel = np.maximum.accumulate(np.where(is_vel, np.arange(n), -1))
+        vel_bin = np.where(last_vel >= 0, ids[np.maximum(last_vel, 0)] - self.velocity_offset, -1)
+        velocity = np.where(
+            vel_bin >= 0, self.bin_to_velocity(np.maximum(vel_bin, 0)), self.default_velocity
+        )
+
+        # Every note-on ends at the next note-on or note-off of its pitch, else at the end.
+        is_key = ids < self.time_shift_offset
+        key_idx = np.flatnonzero(is_key)
+        key_pitch = ids[key_idx] % 128
+        order = np.lexsort((key_idx, key_pitch))
+        key_idx, key_pitch = key_idx[order], key_pitch[order]
+        next_time = np.full(len(key_idx), end_of_piece)
+        same = key_pitch[1:] == key_pitch[:-1]
+        next_time[:-1][same] = clock[key_idx[1:][same]]
+        is_on = ids[key_idx] < self.note_off_offset
+        start, end = clock[key_idx][is_on], next_time[is_on]
+        keep = end > start
+        sec = 1.0 / self.steps_per_second
+        return Performance(
+            key_pitch[is_on][keep],
+            velocity[key_idx][is_on][keep],
+            start[keep] * sec,
+            end[keep] * sec,
+        )
+
+    def _check_ids(self, events) -> np.ndarray:
+        ids = np.asarray(events)
+        if ids.size and not np.issubdtype(ids.dtype, np.integer):
+            try:
+                whole = np.all(np.mod(ids.astype(np.float64), 1) == 0)
+            except (TypeError, ValueError):
+                whole = False
+            if not whole:
+                raise ValueError(f"event ids must be integers, got {ids.dtype} values")
+        ids = ids.astype(np.int64).reshape(-1)
+        bad = (ids < 0) | (ids >= self.vocab_size)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"event id {int(ids[i])} at position {i} is outside the vocabulary 0–{self.vocab_size - 1}"
+            )
+        return ids
+
+
+def _check(value: int, low: int, high: int, what: str) -> int:
+    if not low <= int(value) <= high:
+        raise ValueError(f"{what} must be in {low}–{high}, got {value}")
+    return int(value)
