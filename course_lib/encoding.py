@@ -52,7 +52,8 @@ class PerformanceEncoding:
         steps_per_second: clock resolution (100 = 10 ms steps).
         max_shift_steps: the longest single TIME_SHIFT, in steps (100 = 1 s).
         velocity_bins: how many loudness levels (MIDI velocities 1–127 are binned).
-        default_velocity: the velocity of notes decoded before any VELOCITY event.
+        default_velocity: notes decoded before any VELOCITY event play at this
+            velocity's bin.
     """
 
     steps_per_second: int = 100
@@ -114,6 +115,10 @@ class PerformanceEncoding:
         b = np.asarray(bin_)
         return np.minimum(127, 1 + b * self._bin_width + self._bin_width // 2)
 
+    def quantize(self, seconds) -> np.ndarray:
+        """Seconds → clock steps, rounding halves up (so shifting by whole steps commutes)."""
+        return np.floor(np.asarray(seconds, dtype=np.float64) * self.steps_per_second + 0.5).astype(np.int64)
+
     def event_kind(self, events) -> np.ndarray:
         """Index into ``EVENT_KINDS`` for each event id."""
         ids = self._check_ids(events)
@@ -146,8 +151,8 @@ class PerformanceEncoding:
         """
         if len(performance) == 0:
             return np.zeros(0, dtype=np.int16)
-        on = np.round(performance.start * self.steps_per_second).astype(np.int64)
-        off = np.round(performance.end * self.steps_per_second).astype(np.int64)
+        on = self.quantize(performance.start)
+        off = self.quantize(performance.end)
         off = np.maximum(off, on + 1)
         pitch = performance.pitch.astype(np.int64)
         vbin = self.velocity_to_bin(performance.velocity).astype(np.int64)
@@ -221,9 +226,8 @@ class PerformanceEncoding:
         is_vel = ids >= self.velocity_offset
         last_vel = np.maximum.accumulate(np.where(is_vel, np.arange(n), -1))
         vel_bin = np.where(last_vel >= 0, ids[np.maximum(last_vel, 0)] - self.velocity_offset, -1)
-        velocity = np.where(
-            vel_bin >= 0, self.bin_to_velocity(np.maximum(vel_bin, 0)), self.default_velocity
-        )
+        vel_bin = np.where(vel_bin >= 0, vel_bin, self.velocity_to_bin(self.default_velocity))
+        velocity = self.bin_to_velocity(vel_bin)
 
         # Every note-on ends at the next note-on or note-off of its pitch, else at the end.
         is_key = ids < self.time_shift_offset

@@ -12,6 +12,7 @@ Notebook: notebooks/01_event_encoding.ipynb
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,7 @@ def read_midi_bytes(data: bytes, name: str = "<bytes>", *, sustain: bool = True)
             f"{name}: not a Standard MIDI File (it starts with {bytes(data[:4])!r}, not b'MThd'); "
             "check that it is a .mid file and not a text, audio or zipped file"
         )
+    _check_chunks(bytes(data), name)
     try:
         score = symusic.Score.from_midi(bytes(data)).to("second")
     except Exception as err:  # symusic raises RuntimeError with a parser message
@@ -100,6 +102,32 @@ def read_midi_bytes(data: bytes, name: str = "<bytes>", *, sustain: bool = True)
     if ((pitch[keep] < 0) | (pitch[keep] > 127)).any():
         raise MidiError(f"{name}: holds note numbers outside 0–127; the file is damaged")
     return Performance(pitch[keep], velocity[keep], start[keep], end[keep])
+
+
+def _check_chunks(data: bytes, name: str) -> None:
+    """Walk the file's chunks: the header must be whole and every chunk must fit in the
+    file (symusic itself accepts some truncated files silently)."""
+    if len(data) < 14:
+        raise MidiError(f"{name}: damaged MIDI file (only {len(data)} bytes, the header alone needs 14)")
+    header_length, _, n_tracks, _ = struct.unpack(">IHHH", data[4:14])
+    if header_length < 6:
+        raise MidiError(f"{name}: damaged MIDI file (header chunk of {header_length} bytes, expected 6)")
+    pos, tracks = 8 + header_length, 0
+    while pos + 8 <= len(data):
+        chunk_id = data[pos:pos + 4]
+        (length,) = struct.unpack(">I", data[pos + 4:pos + 8])
+        if pos + 8 + length > len(data):
+            raise MidiError(
+                f"{name}: damaged MIDI file (chunk {chunk_id!r} at byte {pos} claims {length} bytes, "
+                f"only {len(data) - pos - 8} are left: the file is truncated); re-export or re-download it"
+            )
+        tracks += chunk_id == b"MTrk"
+        pos += 8 + length
+    if tracks < n_tracks:
+        raise MidiError(
+            f"{name}: damaged MIDI file (the header announces {n_tracks} tracks, the file holds {tracks}: "
+            "it is truncated); re-export or re-download it"
+        )
 
 
 def _extend_by_pedal(pitch, start, end, down, up) -> np.ndarray:
