@@ -1,0 +1,54 @@
+# One entry point for learners, instructors and CI.
+#   make lab    set everything up, then open the course in JupyterLab
+#   make test   set everything up, then run the whole test suite (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The corpus cache lives in the checkout, so a fresh clone builds its own once.
+export COURSE_LIB_CACHE ?= $(CURDIR)/.cache/corpus
+# Cap BLAS/torch threads to the cores we have (Binder gives one; CI and laptops two or more).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST_WORKERS ?= $(JOBS)
+NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
+
+.PHONY: setup lab test test-lib test-notebooks demo cache exercises benchmarks clean
+
+setup: $(VENV)/.installed $(COURSE_LIB_CACHE)/.complete
+
+$(VENV)/.installed: pyproject.toml tools/install_torch.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	PYTHON=$(PY) tools/install_torch.sh
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(COURSE_LIB_CACHE)/.complete: $(VENV)/.installed
+	$(PY) -m course_lib.corpus --build
+	touch $@
+
+cache: $(VENV)/.installed
+	$(PY) -m course_lib.corpus --build
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+demo: setup
+	$(VENV)/bin/course-lib demo --out out/demo
+
+exercises: $(VENV)/.installed
+	$(PY) tools/make_exercises.py
+
+test: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests notebooks solutions $(NBVAL_FLAGS)
+
+test-lib: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+
+test-notebooks: setup
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile notebooks solutions $(NBVAL_FLAGS)
+
+benchmarks: setup
+	$(PY) benchmarks/encoding.py
+
+clean:
+	rm -rf out .pytest_cache
