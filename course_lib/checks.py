@@ -15,7 +15,7 @@ import numpy as np
 
 from .encoding import PerformanceEncoding, split_time_shift
 
-__all__ = ["check_split_time_shift", "check_velocity_to_bin", "check_encode"]
+__all__ = ["check_split_time_shift", "check_velocity_to_bin", "check_encode", "check_transpose_events"]
 
 
 def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[tuple]) -> None:
@@ -27,8 +27,14 @@ def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[
         except NotImplementedError:
             raise AssertionError(f"{name}: not attempted yet (it raises NotImplementedError)") from None
         if not np.array_equal(np.asarray(got), np.asarray(expected)):
-            raise AssertionError(f"{name}{args}: expected {expected!r}, got {got!r}")
+            shown = ", ".join(_short(a) for a in args)
+            raise AssertionError(f"{name}({shown}): expected {_short(expected)}, got {_short(got)}")
     print(f"✓ {name}: {len(cases)} cases agree with the library")
+
+
+def _short(value, limit: int = 120) -> str:
+    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    return text if len(text) <= limit else text[: limit - 4] + " ...]"
 
 
 def check_split_time_shift(fn: Callable[[int, int], list[int]]) -> None:
@@ -48,3 +54,21 @@ def check_encode(fn: Callable, performances: Iterable) -> None:
     """Chapter 1: a whole performance → event ids, against ``PerformanceEncoding().encode``."""
     enc = PerformanceEncoding()
     _compare("encode", lambda p: np.asarray(fn(p)), enc.encode, [(p,) for p in performances])
+
+
+def check_transpose_events(fn: Callable[[np.ndarray, int], np.ndarray]) -> None:
+    """Chapter 1: transposing on the events (shift NOTE_ON/NOTE_OFF ids, leave the rest)."""
+    from .performance import Performance
+
+    enc = PerformanceEncoding()
+    rng = np.random.default_rng(0)
+    cases = []
+    for n in (1, 5, 40):
+        start = np.sort(rng.uniform(0, 5, n))
+        perf = Performance(rng.integers(40, 90, n), rng.integers(1, 128, n), start, start + rng.uniform(0.05, 1, n))
+        cases += [(enc.encode(perf), k) for k in (-6, -1, 0, 3, 6)]
+
+    def reference(events, k):
+        return enc.encode(enc.decode(events).transpose(k))
+
+    _compare("transpose_events", lambda e, k: np.asarray(fn(e.copy(), k)), reference, cases)
