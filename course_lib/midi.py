@@ -36,7 +36,8 @@ def read_midi(path: str | os.PathLike, *, sustain: bool = True) -> Performance:
 
     All tracks are merged, tempo changes are honoured, a note-on with velocity 0
     ends a note, drum tracks (channel 10) are left out since their "pitches" are
-    instruments, and notes of zero length are dropped.
+    instruments, a note ends at the latest where its pitch is struck again (as on
+    a keyboard), and notes of zero length are dropped.
 
     Args:
         path: a ``.mid``/``.midi`` file.
@@ -89,6 +90,7 @@ def read_midi_bytes(data: bytes, name: str = "<bytes>", *, sustain: bool = True)
         end = start + notes["duration"].astype(np.float64)
         pitch = notes["pitch"].astype(np.int16)
         velocity = notes["velocity"].astype(np.int16)
+        end = _first_release_after(pitch, start, end)
         if sustain and len(track.pedals):
             pedals = track.pedals.numpy()
             down = pedals["time"].astype(np.float64)
@@ -98,6 +100,11 @@ def read_midi_bytes(data: bytes, name: str = "<bytes>", *, sustain: bool = True)
     if not columns:
         return Performance.empty()
     pitch, velocity, start, end = (np.concatenate(c) for c in zip(*columns))
+    # A key cannot go down twice: a note ends at the latest where its pitch is struck
+    # again. This also bounds notes whose note-off a parser paired with another
+    # note-on of the same pitch (music21 exports overlapping unisons in one track).
+    strike = _next_strike(pitch, start)
+    end = np.where(strike > start, np.minimum(end, strike), end)
     keep = (end > start) & (velocity > 0) & (start >= 0)
     if ((pitch[keep] < 0) | (pitch[keep] > 127)).any():
         raise MidiError(f"{name}: holds note numbers outside 0–127; the file is damaged")
@@ -130,24 +137,43 @@ def _check_chunks(data: bytes, name: str) -> None:
         )
 
 
+def _first_release_after(pitch: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Re-pair note-ons with note-offs: a note ends at the first release of its pitch
+    after it starts (every sounding note of a pitch stops when that key comes up).
+
+    symusic pairs them first-in-first-out, so one note-on without its note-off (music21
+    writes some when a part has overlapping unisons) shifts every later note of that
+    pitch onto the next note's release; the releases themselves are all there.
+    """
+    span = float(max(end.max(), 1.0)) * 2
+    offs = np.sort(pitch * span + end)
+    ons = pitch * span + start
+    i = np.searchsorted(offs, ons, side="right")
+    found = np.minimum(i, len(offs) - 1)
+    same_pitch = (i < len(offs)) & (np.floor(offs[found] / span) == pitch)
+    return np.where(same_pitch, offs[found] - pitch * span, end)
+
+
 def _extend_by_pedal(pitch, start, end, down, up) -> np.ndarray:
-    """Notes released while the pedal is down sound until the pedal comes up
-    (or until the same pitch is struck again, whichever is first)."""
+    """Notes released while the pedal is down sound until the pedal comes up."""
     order = np.argsort(down, kind="stable")
     down, up = down[order], up[order]
     # Which pedal interval (if any) contains each note's release?
-    i = np.searchsorted(down, end, side="right") - 1
-    held = (i >= 0) & (end < up[np.clip(i, 0, None)])
-    new_end = np.where(held, up[np.clip(i, 0, None)], end)
-    # Do not run into the next onset of the same pitch.
+    i = np.clip(np.searchsorted(down, end, side="right") - 1, 0, None)
+    held = (down[i] <= end) & (end < up[i])
+    return np.where(held, up[i], end)
+
+
+def _next_strike(pitch: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """For each note, the next onset of the same pitch (inf if none)."""
     by_pitch = np.lexsort((start, pitch))
     p, s = pitch[by_pitch], start[by_pitch]
-    next_same = np.full(len(p), np.inf)
+    nxt = np.full(len(p), np.inf)
     same = p[1:] == p[:-1]
-    next_same[:-1][same] = s[1:][same]
-    limit = np.empty_like(next_same)
-    limit[by_pitch] = next_same
-    return np.maximum(end, np.minimum(new_end, limit))
+    nxt[:-1][same] = s[1:][same]
+    out = np.empty_like(nxt)
+    out[by_pitch] = nxt
+    return out
 
 
 def midi_bytes(performance: Performance) -> bytes:

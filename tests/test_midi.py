@@ -96,3 +96,39 @@ def test_corrupted_bytes_never_raise_anything_but_midi_error(noise, cut):
             assert "fuzz.mid" in str(err)
         else:
             assert isinstance(perf, Performance)
+
+
+def test_a_note_ends_where_its_pitch_is_struck_again():
+    # two overlapping note-ons of one pitch in one track, as music21 exports unisons
+    track = (b"\x00\x90\x3c\x64" + b"\x83\x60\x90\x3c\x50"  # on 60 at 0, on 60 again at 480
+             + b"\x83\x60\x80\x3c\x00" + b"\x83\x60\x80\x3c\x00"  # offs at 960 and 1440
+             + b"\x00\xff\x2f\x00")
+    notes = read_midi_bytes(_smf([track])).notes()
+    assert [(s, e) for _, _, s, e in notes] == [(0.0, 0.5), (0.5, pytest.approx(notes[1][3]))]
+    assert notes[1][3] in (pytest.approx(1.0), pytest.approx(1.5))
+
+
+def test_sustain_pedal_extends_notes_until_release():
+    score = symusic.Score(480)
+    t = symusic.Track("p", 0, False)
+    t.notes.append(symusic.Note(0, 240, 60, 80))     # released at 0.25 s with the pedal down
+    t.notes.append(symusic.Note(960, 240, 60, 80))   # struck again at 1.0 s
+    t.notes.append(symusic.Note(300, 100, 62, 80))   # released at ~0.42 s, pedal up at 1.25 s
+    t.controls.append(symusic.ControlChange(100, 64, 127))
+    t.controls.append(symusic.ControlChange(1200, 64, 0))
+    score.tracks.append(t)
+    data = bytes(score.dumps_midi())
+    held = {(p, round(s, 3)): round(e, 3) for p, _, s, e in read_midi_bytes(data).notes()}
+    assert held == {(60, 0.0): 1.0, (62, 0.312): 1.25, (60, 1.0): 1.25}
+    dry = {(p, round(s, 3)): round(e, 3) for p, _, s, e in read_midi_bytes(data, sustain=False).notes()}
+    assert dry == {(60, 0.0): 0.25, (62, 0.312): 0.417, (60, 1.0): 1.25}
+
+
+def test_one_missing_note_off_does_not_shift_every_later_note():
+    # on 60 at 0 (never released), then three well-formed notes of 60, 480 ticks = 0.5 s
+    track = (b"\x00\x90\x3c\x64" + b"\x83\x60\x90\x3c\x64" + b"\x83\x60\x80\x3c\x00"
+             + b"\x83\x60\x90\x3c\x64" + b"\x83\x60\x80\x3c\x00"
+             + b"\x83\x60\x90\x3c\x64" + b"\x83\x60\x80\x3c\x00" + b"\x00\xff\x2f\x00")
+    notes = [(s, e) for _, _, s, e in read_midi_bytes(_smf([track])).notes()]
+    assert notes[:3] == [(0.0, 0.5), (0.5, 1.0), (1.5, 2.0)]
+    assert all(e - s <= 0.5 for s, e in notes)
