@@ -14,6 +14,7 @@ Notebook: notebooks/02_teacher_forcing.ipynb
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -110,7 +111,7 @@ class PerformanceRNN(nn.Module):
         x = self._inputs(events[:, None], controls)
         # PyTorch's oneDNN LSTM kernel is several times slower for one step at a time
         # on CPUs (benchmarks/RESULTS.md); the plain kernel is used for steps.
-        with torch.backends.mkldnn.flags(enabled=False):
+        with _plain_cpu_kernels():
             out, state = self.lstm(x, state)
         return self.head(out[:, 0]), state
 
@@ -147,6 +148,17 @@ class PerformanceRNN(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+@contextlib.contextmanager
+def _plain_cpu_kernels():
+    """Switch oneDNN off for one step (``mkldnn.flags`` would also warn about TF32 each time)."""
+    previous = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = previous
 
 
 MODEL_NAMES = {"performance_rnn": PerformanceRNN}

@@ -1,0 +1,170 @@
+"""Generating events from a model, one step at a time.
+
+Model-agnostic: only ``model.step(events, controls, state)`` (and, for beams,
+``model.reorder_state``) is used, so every sampler works with every model.
+
+Notebook: notebooks/02_teacher_forcing.ipynb (sampling), notebooks/05_beam_vs_stochastic_search.ipynb
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .encoding import PerformanceEncoding
+
+__all__ = ["greedy", "sample", "generate_seconds", "filter_logits"]
+
+
+def _check_primer(primer, vocab_size: int = 388) -> torch.Tensor:
+    ids = torch.as_tensor(np.asarray(primer, dtype=np.int64).reshape(-1))
+    if ids.numel() == 0:
+        raise ValueError("the primer is empty: give at least one event id (e.g. a VELOCITY event)")
+    if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
+        raise ValueError(f"primer ids must lie in 0–{vocab_size - 1}, got {int(ids.min())}…{int(ids.max())}")
+    return ids
+
+
+def _controls_at(controls, t: int, batch: int, device) -> torch.Tensor | None:
+    """Controls for step t: ``(C,)`` one vector for the whole generation, or ``(T, C)``
+    one per step (the last row is kept after T steps)."""
+    if controls is None:
+        return None
+    c = torch.as_tensor(controls, dtype=torch.float32, device=device)
+    if c.dim() == 2:
+        c = c[min(t, c.shape[0] - 1)]
+    elif c.dim() != 1:
+        raise ValueError(f"controls must be one vector (C,) or one per step (T, C), got shape {tuple(c.shape)}")
+    return c.expand(batch, -1)
+
+
+@torch.no_grad()
+def _prime(model, primer: torch.Tensor, batch: int, controls, device):
+    """Feed the primer; returns (logits after its last event, state)."""
+    state = logits = None
+    for t, event in enumerate(primer.to(device)):
+        logits, state = model.step(event.expand(batch), _controls_at(controls, t, batch, device), state)
+    return logits, state
+
+
+@torch.no_grad()
+def _sampled_events(model, primer, temperature, top_k, top_p, controls, generator, batch):
+    """Yield one (B,) tensor of sampled events per step, forever; the state stays inside."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    filter_logits(torch.zeros(1, 2), top_k, top_p)  # validates top_k/top_p before any work
+    device = next(model.parameters()).device
+    primer = _check_primer(primer)
+    logits, state = _prime(model, primer, batch, controls, device)
+    t = len(primer)
+    while True:
+        probs = filter_logits(logits.float() / temperature, top_k, top_p).softmax(-1)
+        event = torch.multinomial(probs.cpu(), 1, generator=generator)[:, 0]
+        yield event
+        logits, state = model.step(event.to(device), _controls_at(controls, t, batch, device), state)
+        t += 1
+
+
+def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
+    """Keep the ``top_k`` most likely events and/or the smallest set whose probability
+    reaches ``top_p`` (nucleus, Holtzman et al. 2019); the rest get ``-inf``."""
+    if top_k is not None:
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None:
+        if not 0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        drop_sorted = (cum - sorted_logits.softmax(-1)) >= top_p  # mass before this event already reaches p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+@torch.no_grad()
+def greedy(model, primer: Sequence[int], steps: int, controls=None) -> np.ndarray:
+    """The most likely event at every step.
+
+    Returns:
+        ``steps`` generated event ids (primer excluded).
+    """
+    device = next(model.parameters()).device
+    primer = _check_primer(primer)
+    logits, state = _prime(model, primer, 1, controls, device)
+    out = []
+    for t in range(steps):
+        event = logits.argmax(-1)
+        out.append(int(event))
+        logits, state = model.step(event, _controls_at(controls, len(primer) + t, 1, device), state)
+    return np.array(out, dtype=np.int64)
+
+
+def sample(model, primer: Sequence[int], steps: int, temperature: float = 1.0, top_k: int | None = None,
+           top_p: float | None = None, controls=None, generator: torch.Generator | None = None,
+           num_samples: int | None = None) -> np.ndarray:
+    """Ancestral sampling with temperature, top-k and top-p.
+
+    Args:
+        model: anything with ``step(events, controls, state)``.
+        primer: non-empty sequence of event ids the generation continues.
+        steps: events to generate.
+        temperature: > 0; below 1 sharpens the distribution, above 1 flattens it.
+        top_k, top_p: see :func:`filter_logits`.
+        controls: one vector (C,) for the whole generation or one per step (T, C).
+        generator: a ``torch.Generator`` for reproducible draws.
+        num_samples: draw this many sequences in one batch (returns (N, steps)).
+
+    Returns:
+        ``steps`` generated ids (primer excluded), or an (N, steps) array.
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    stream = _sampled_events(model, primer, temperature, top_k, top_p, controls, generator, num_samples or 1)
+    out = np.stack([next(stream).numpy() for _ in range(steps)], axis=1) if steps else \
+        np.zeros((num_samples or 1, 0), dtype=np.int64)
+    return out if num_samples is not None else out[0]
+
+
+def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None, *, temperature: float = 1.0,
+                     top_k: int | None = None, top_p: float | None = None, controls=None,
+                     generator: torch.Generator | None = None, encoding: PerformanceEncoding | None = None,
+                     max_events: int = 20_000, progress: bool = False) -> np.ndarray:
+    """Sample until the music lasts ``seconds`` (counting time-shift events).
+
+    Args:
+        seconds: length of music to generate (the primer's own time not included).
+        primer: events to continue; default: one VELOCITY event, the way every
+            training window begins.
+        max_events: stop here even if the model hardly moves the clock.
+        progress: show a progress bar (in seconds of music).
+
+    Returns:
+        The generated events (primer excluded), ending where ``seconds`` is reached.
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    enc = encoding or PerformanceEncoding()
+    if primer is None:
+        primer = [enc.velocity(int(enc.velocity_to_bin(70)))]
+    stream = _sampled_events(model, primer, temperature, top_k, top_p, controls, generator, 1)
+    target, elapsed, out = round(seconds * enc.steps_per_second), 0, []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=round(seconds, 2), desc="generating", unit="s of music")
+    while elapsed < target and len(out) < max_events:
+        e = int(next(stream)[0])
+        out.append(e)
+        if enc.time_shift_offset <= e < enc.velocity_offset:
+            shift = e - enc.time_shift_offset + 1
+            elapsed += shift
+            if bar is not None:
+                bar.update(shift / enc.steps_per_second)
+    if bar is not None:
+        bar.close()
+    return np.array(out, dtype=np.int64)

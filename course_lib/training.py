@@ -1,0 +1,533 @@
+"""The training engine: teacher forcing, validation with baselines, exact resume, DDP.
+
+Teacher forcing: the model reads the true events ``x[0..T-1]`` and is scored on
+predicting ``x[1..T]`` at every position at once, so a whole window trains in one
+parallel pass. Scheduled sampling (Bengio et al. 2015) replaces some of the true
+inputs with the model's own samples, with a probability that grows during
+training; here in its parallel form (Duckworth et al. 2019): one pass without
+gradients proposes the samples, a second pass learns from the mixed input.
+
+    course-lib train --model performance_rnn --profile quick --out runs/prnn
+    torchrun --nproc_per_node 4 -m course_lib.cli train --profile full --out runs/prnn
+
+Notebook: notebooks/02_teacher_forcing.ipynb
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import EventWindows
+from .models import MODEL_NAMES, PROFILES as MODEL_PROFILES, build_model
+
+__all__ = [
+    "TrainConfig", "TRAIN_PROFILES", "train", "evaluate", "baselines", "load_model",
+    "save_checkpoint", "CheckpointError", "pick_device", "sequence_loss", "report", "run",
+    "corpus_windows", "profile_config",
+]
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run, fully described (saved with every checkpoint).
+
+    Args:
+        model: registered model name (``course_lib.models.MODEL_NAMES``).
+        profile: the model profile the architecture came from (``quick``/``full``).
+        model_config: the architecture (the profile's, unless overridden).
+        window: events per training window.
+        batch_size: windows per optimizer step (across all processes).
+        steps: optimizer steps.
+        lr, weight_decay, warmup_steps: AdamW with linear warm-up, then cosine decay to 10 %.
+        grad_clip: gradient norm clipping.
+        augment: transpose and stretch training windows on the fly.
+        scheduled_sampling: the share of inputs replaced by model samples at the end of
+            training (0 = pure teacher forcing); it grows linearly from 0.
+        eval_every, eval_windows: validate every N steps on this many held-out windows.
+        checkpoint_every: write a resumable checkpoint every N steps (and at the end).
+        collections: corpus collections to train on (None = all).
+        seed: seeds the initialisation, the data order, augmentation and sampling.
+    """
+
+    model: str = "performance_rnn"
+    profile: str = "quick"
+    model_config: dict = field(default_factory=dict)
+    window: int = 128
+    batch_size: int = 32
+    steps: int = 300
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 30
+    grad_clip: float = 1.0
+    augment: bool = True
+    scheduled_sampling: float = 0.0
+    eval_every: int = 100
+    eval_windows: int = 256
+    checkpoint_every: int = 100
+    collections: tuple[str, ...] | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.model not in MODEL_NAMES:
+            raise ValueError(f"unknown model {self.model!r}; known: {sorted(MODEL_NAMES)}")
+        if not self.model_config:
+            if self.profile not in MODEL_PROFILES:
+                raise ValueError(f"unknown profile {self.profile!r}; choose one of {sorted(MODEL_PROFILES)}")
+            object.__setattr__(self, "model_config", asdict(MODEL_PROFILES[self.profile]))
+        if self.collections is not None:
+            object.__setattr__(self, "collections", tuple(self.collections))
+        if not 0.0 <= self.scheduled_sampling <= 1.0:
+            raise ValueError(f"scheduled_sampling must be in [0, 1], got {self.scheduled_sampling}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["collections"] = list(self.collections) if self.collections is not None else None
+        return d
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = set(values) - names
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields {sorted(unknown)}")
+        return cls(**values)
+
+
+TRAIN_PROFILES = {
+    # About a minute on two CPU cores.
+    "quick": TrainConfig(profile="quick"),
+    # The Performance RNN on one GPU: minutes on an H100.
+    "full": TrainConfig(
+        profile="full", window=512, batch_size=64, steps=20_000, lr=1e-3, warmup_steps=500,
+        eval_every=1000, eval_windows=2048, checkpoint_every=1000,
+    ),
+}
+
+
+def profile_config(profile: str, **overrides) -> TrainConfig:
+    """The training profile ``'quick'`` or ``'full'``, with fields overridden."""
+    if profile not in TRAIN_PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(TRAIN_PROFILES)}")
+    return replace(TRAIN_PROFILES[profile], **overrides)
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    """``cuda`` if there is a GPU, else ``mps`` (Apple), else ``cpu``."""
+    if preferred:
+        return torch.device(preferred)
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+# -- losses and baselines ------------------------------------------------------------------
+def sequence_loss(model: nn.Module, events: torch.Tensor, controls: torch.Tensor | None = None) -> torch.Tensor:
+    """Teacher-forcing loss: mean cross-entropy (nats) of predicting ``events[:, 1:]``
+    from ``events[:, :-1]``.
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    inputs, targets = events[:, :-1], events[:, 1:]
+    if controls is not None and controls.dim() == 3:
+        controls = controls[:, :-1]
+    logits = model(inputs, controls)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
+
+
+def _scheduled_inputs(model, inputs, controls, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Replace each input after the first, with probability p, by the model's sample for it."""
+    with torch.no_grad():
+        logits = model(inputs, controls)[:, :-1].float()
+        samples = torch.multinomial(
+            logits.softmax(-1).reshape(-1, logits.shape[-1]), 1, generator=generator
+        ).reshape(logits.shape[:2])
+    mask = torch.rand(samples.shape, generator=generator, device=samples.device) < p
+    mixed = inputs.clone()
+    mixed[:, 1:] = torch.where(mask, samples, inputs[:, 1:])
+    return mixed
+
+
+def baselines(train_events: Sequence[np.ndarray], valid_events: Sequence[np.ndarray], vocab_size: int = 388) -> dict:
+    """NLL per event (nats) of two models that need no training, on the held-out events.
+
+    * ``unigram``: every event with its frequency in the training data (add-one smoothed);
+    * ``repeat``: the previous event again with the probability that this happens in
+      the training data, the rest spread evenly.
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    counts = np.bincount(np.concatenate([e[1:] for e in train_events]), minlength=vocab_size) + 1.0
+    logp = np.log(counts / counts.sum())
+    targets = np.concatenate([e[1:] for e in valid_events])
+    prev = np.concatenate([e[:-1] for e in valid_events])
+    same_train = np.mean(np.concatenate([e[1:] == e[:-1] for e in train_events]))
+    q = float(np.clip(same_train, 1e-6, 1 - 1e-6))
+    hit = targets == prev
+    repeat = -(hit * math.log(q) + (~hit) * math.log((1 - q) / (vocab_size - 1))).mean()
+    return {"unigram": float(-logp[targets].mean()), "repeat": float(repeat), "uniform": math.log(vocab_size)}
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, windows: EventWindows, *, batch_size: int = 64, max_windows: int | None = None,
+             device: torch.device | None = None) -> float:
+    """Mean NLL per event (nats) of the model on held-out windows (teacher forcing).
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    n = len(windows) if max_windows is None else min(len(windows), max_windows)
+    total, count = 0.0, 0
+    for start in range(0, n, batch_size):
+        batch = _collate([windows[i] for i in range(start, min(n, start + batch_size))], device)
+        with _autocast(device):
+            loss = sequence_loss(model, batch["events"], batch.get("controls"))
+        tokens = batch["events"][:, 1:].numel()
+        total += float(loss) * tokens
+        count += tokens
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def _collate(items: list[dict], device: torch.device) -> dict:
+    batch = {"events": torch.stack([it["events"] for it in items]).to(device)}
+    if "controls" in items[0]:
+        batch["controls"] = torch.stack([it["controls"] for it in items]).to(device)
+    return batch
+
+
+# -- checkpoints ---------------------------------------------------------------------------
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: missing, damaged, or for another model."""
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(path: Path, *, model: nn.Module, config: TrainConfig, optimizer=None, scheduler=None,
+                    step: int = 0, rng: dict | None = None, metrics: list | None = None,
+                    half: bool = False) -> Path:
+    """Write a checkpoint atomically (a crash mid-write leaves the previous one intact)."""
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
+             for k, v in _unwrap(model).state_dict().items()}
+    obj = {
+        "format": CHECKPOINT_FORMAT,
+        "model": config.model,
+        "config": json.dumps(config.to_dict()),
+        "state_dict": state,
+        "step": step,
+    }
+    if optimizer is not None:
+        obj["optimizer"] = optimizer.state_dict()
+        obj["scheduler"] = scheduler.state_dict()
+        obj["rng"] = rng
+        obj["metrics"] = json.dumps(metrics or [])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_save(obj, path)
+    return path
+
+
+def _read_checkpoint(path: Path) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        for name in ("model.pt", "checkpoint.pt"):
+            if (path / name).exists():
+                path = path / name
+                break
+        else:
+            raise CheckpointError(f"{path}: no model.pt or checkpoint.pt in this folder; train first "
+                                  "(course-lib train --out {path})")
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        # weights_only: unpickling can run code; this loads tensors and plain data only
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err}); "
+                              "it may be truncated: train again or restore it") from None
+    if not isinstance(obj, dict) or obj.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a course_lib checkpoint of format {CHECKPOINT_FORMAT}")
+    obj["path"] = str(path)
+    return obj
+
+
+def load_model(path: str | os.PathLike, *, model: str | None = None, profile: str | None = None,
+               model_config: dict | None = None, device: str | torch.device = "cpu") -> nn.Module:
+    """Load a trained model, refusing one that is not what the caller asked for.
+
+    Args:
+        path: a checkpoint file or a run folder (``model.pt``, else ``checkpoint.pt``).
+        model: the expected model name (e.g. ``'performance_rnn'``), or None for any.
+        profile: the expected profile's architecture (``'quick'``/``'full'``), or None.
+        model_config: the expected architecture, field by field, or None.
+        device: where to put the model.
+
+    Returns:
+        The model in eval mode, with ``.train_config`` (the :class:`TrainConfig`) attached.
+
+    Raises:
+        CheckpointError: missing, damaged, or another model/configuration than asked.
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    obj = _read_checkpoint(Path(path))
+    config = TrainConfig.from_dict(json.loads(obj["config"]))
+    where = obj["path"]
+    if model is not None and config.model != model:
+        raise CheckpointError(f"{where}: holds a {config.model!r} model, not a {model!r}")
+    expected = dict(model_config or {})
+    if profile is not None:
+        expected = {**asdict(MODEL_PROFILES[profile]), **expected}
+    diffs = {k: (config.model_config.get(k), v) for k, v in expected.items() if config.model_config.get(k) != v}
+    if diffs:
+        listed = ", ".join(f"{k}: checkpoint {a!r} vs asked {b!r}" for k, (a, b) in sorted(diffs.items()))
+        raise CheckpointError(f"{where}: trained with another configuration ({listed}); "
+                              "load it without the profile, or train the configuration you want")
+    net = build_model(config.model, config.model_config)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in obj["state_dict"].items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{where}: weights do not fit the model its config describes ({err})") from None
+    net.train_config = config
+    net.train_step = obj.get("step", 0)
+    return net.to(device).eval()
+
+
+# -- the loop -------------------------------------------------------------------------------
+def _unwrap(model: nn.Module) -> nn.Module:
+    return model.module if hasattr(model, "module") else model
+
+
+def _schedule(config: TrainConfig) -> Callable[[int], float]:
+    def factor(step: int) -> float:
+        if step < config.warmup_steps:
+            return (step + 1) / config.warmup_steps
+        progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return factor
+
+
+def _dist_info() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def _batch_indices(n: int, batch_size: int, seed: int, step: int, rank: int, world: int) -> tuple[list[int], int]:
+    """The data order is a pure function of (seed, step): resuming at a step continues
+    with exactly the batches an uninterrupted run would have seen."""
+    per_epoch = max(1, n // batch_size)
+    epoch, position = divmod(step, per_epoch)
+    order = np.random.default_rng((seed, epoch)).permutation(n)
+    batch = order[position * batch_size:(position + 1) * batch_size]
+    return [int(i) for i in batch[rank::world]], epoch
+
+
+def train(config: TrainConfig, train_windows: EventWindows, valid_windows: EventWindows, out: str | os.PathLike,
+          *, resume: bool = False, device: str | None = None, progress: bool = True,
+          stop_after: int | None = None, log: Callable[[str], None] = print) -> nn.Module:
+    """Train a model with teacher forcing; checkpoints and metrics go to ``out``.
+
+    Files in ``out``: ``checkpoint.pt`` (resumable, every ``checkpoint_every`` steps),
+    ``model.pt`` (the final weights), ``metrics.jsonl`` (one JSON object per logged step),
+    ``config.json``.
+
+    Args:
+        config: the run.
+        train_windows, valid_windows: data (see :class:`~course_lib.data.EventWindows`).
+        out: the run folder.
+        resume: continue from ``out/checkpoint.pt`` exactly where it stopped.
+        device: force a device (default: :func:`pick_device`).
+        progress: show a progress bar.
+        stop_after: stop (as if killed) after this many steps of this call; for tests.
+        log: where to print summaries.
+
+    Returns:
+        The trained model (unwrapped from DDP), in eval mode.
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    out = Path(out)
+    rank, world = _dist_info()
+    dev = pick_device(device)
+    if len(train_windows) < config.batch_size:
+        raise ValueError(f"{len(train_windows)} training windows cannot fill a batch of {config.batch_size}; "
+                         "use more works or a shorter window")
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, config.model_config).to(dev)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config))
+    sampler_rng = torch.Generator(device=dev).manual_seed(config.seed + 1 + rank)
+    step, metrics = 0, []
+
+    ckpt_path = out / "checkpoint.pt"
+    if resume and ckpt_path.exists():
+        obj = _read_checkpoint(ckpt_path)
+        saved = TrainConfig.from_dict(json.loads(obj["config"]))
+        if saved != config:
+            diff = {k for k in config.to_dict() if config.to_dict()[k] != saved.to_dict()[k]}
+            raise CheckpointError(f"{ckpt_path}: was written by another configuration (differs in "
+                                  f"{sorted(diff)}); resume with the same settings or use a new --out")
+        model.load_state_dict(obj["state_dict"])
+        optimizer.load_state_dict(obj["optimizer"])
+        scheduler.load_state_dict(obj["scheduler"])
+        torch.set_rng_state(obj["rng"]["torch"])
+        sampler_rng.set_state(obj["rng"]["sampler"])
+        step, metrics = obj["step"], json.loads(obj["metrics"])
+        if rank == 0:
+            log(f"resumed from {ckpt_path} at step {step}")
+    elif resume and rank == 0:
+        log(f"no checkpoint in {out}: starting from scratch")
+
+    net = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        _rewrite_metrics(out / "metrics.jsonl", metrics)
+
+    def checkpoint(at: int) -> None:
+        if rank == 0:
+            rng = {"torch": torch.get_rng_state(), "sampler": sampler_rng.get_state()}
+            save_checkpoint(ckpt_path, model=model, config=config, optimizer=optimizer, scheduler=scheduler,
+                            step=at, rng=rng, metrics=metrics)
+
+    bar = None
+    if progress and rank == 0:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=config.steps, initial=step, desc="training", unit="step")
+    net.train()
+    events_seen, t0 = 0, time.perf_counter()
+    steps_this_call = 0
+    while step < config.steps:
+        idx, epoch = _batch_indices(len(train_windows), config.batch_size, config.seed, step, rank, world)
+        train_windows.set_epoch(epoch)
+        batch = _collate([train_windows[i] for i in idx], dev)
+        events, controls = batch["events"], batch.get("controls")
+        p = config.scheduled_sampling * step / max(1, config.steps - 1)
+        with _autocast(dev):
+            if p > 0:
+                inputs = _scheduled_inputs(net, events[:, :-1], controls[:, :-1] if controls is not None else None,
+                                           p, sampler_rng)
+                events = torch.cat([inputs, events[:, -1:]], dim=1)
+            loss = sequence_loss(net, events, controls)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = float(nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip))
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        steps_this_call += 1
+        events_seen += events[:, 1:].numel() * world
+        rate = events_seen / (time.perf_counter() - t0)
+        row = {"step": step, "train_loss": loss.item(), "lr": scheduler.get_last_lr()[0],
+               "grad_norm": grad_norm, "events_per_s": rate, "sampling_p": p}
+        if step % config.eval_every == 0 or step == config.steps:
+            row["valid_loss"] = evaluate(_unwrap(net), valid_windows, max_windows=config.eval_windows, device=dev)
+        if rank == 0:
+            metrics.append(row)
+            with open(out / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{row['train_loss']:.3f}", ev_s=f"{rate:,.0f}",
+                                **({"valid": f"{row['valid_loss']:.3f}"} if "valid_loss" in row else {}))
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            checkpoint(step)
+        if stop_after is not None and steps_this_call >= stop_after:
+            break
+    if bar is not None:
+        bar.close()
+    if rank == 0 and step == config.steps:
+        save_checkpoint(out / "model.pt", model=model, config=config, step=step)
+        log(report(model, train_windows, valid_windows, max_windows=config.eval_windows))
+    return model.eval()
+
+
+def report(model: nn.Module, train_windows: EventWindows, valid_windows: EventWindows, *,
+           max_windows: int | None = None) -> str:
+    """Held-out NLL per event of the model beside the baselines, in nats and bits.
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    n_valid = len(valid_windows) if max_windows is None else min(len(valid_windows), max_windows)
+    valid = [valid_windows[i]["events"].numpy() for i in range(n_valid)]
+    rng = np.random.default_rng(0)
+    sample = rng.choice(len(train_windows), size=min(len(train_windows), 2000), replace=False)
+    train_ev = [train_windows[int(i)]["events"].numpy() for i in sample]
+    rows = {"model": evaluate(model, valid_windows, max_windows=max_windows), **baselines(train_ev, valid)}
+    names = {"model": "this model", "unigram": "unigram (event frequencies)",
+             "repeat": "repeat the last event", "uniform": "uniform over 388 events"}
+    lines = [f"held-out NLL per event on {n_valid} windows:", f"  {'':30s} {'nats':>6s} {'bits':>6s}"]
+    lines += [f"  {names[k]:30s} {v:6.3f} {v / math.log(2):6.3f}" for k, v in rows.items()]
+    return "\n".join(lines)
+
+
+def corpus_windows(config: TrainConfig, *, progress: bool = True) -> tuple[EventWindows, EventWindows]:
+    """Training and validation windows from the corpus, split by work (never by window)."""
+    from . import corpus
+
+    works = corpus.load_works(collections=list(config.collections) if config.collections else None,
+                              progress=progress)
+    train_works = [w for w in works if w.split == "train"]
+    valid_works = [w for w in works if w.split == "valid"]
+    train_w = EventWindows(train_works, config.window, augment=config.augment, seed=config.seed)
+    valid_w = EventWindows(valid_works, config.window, stride=config.window)
+    return train_w, valid_w
+
+
+def run(config: TrainConfig, out: str | os.PathLike, *, resume: bool = False, device: str | None = None,
+        progress: bool = True) -> nn.Module:
+    """Train on the corpus, under ``torchrun`` too (one process per GPU or CPU worker).
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    try:
+        rank, _ = _dist_info()
+        train_w, valid_w = corpus_windows(config, progress=progress and rank == 0)
+        if rank == 0:
+            print(f"{len(train_w)} training windows, {len(valid_w)} held-out windows of {config.window} events")
+        return train(config, train_w, valid_w, out, resume=resume, device=device, progress=progress)
+    finally:
+        if distributed and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _rewrite_metrics(path: Path, metrics: list) -> None:
+    """The log holds exactly the steps of the checkpoint (steps after it are redone on resume)."""
+    path.write_text("".join(json.dumps(m) + "\n" for m in metrics))
