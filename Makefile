@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # The corpus cache lives in the checkout, so a fresh clone builds its own once.
-export COURSE_LIB_CACHE ?= $(CURDIR)/.cache/corpus
+export COURSE_LIB_CACHE ?= $(CURDIR)/.cache
 # Cap BLAS/torch threads to the cores we have (Binder gives one; CI and laptops two or more).
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_WORKERS ?= $(JOBS)
@@ -14,7 +14,7 @@ NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbva
 
 .PHONY: setup lab test test-lib test-notebooks demo cache exercises benchmarks clean
 
-setup: $(VENV)/.installed $(COURSE_LIB_CACHE)/.complete
+setup: $(VENV)/.installed $(COURSE_LIB_CACHE)/corpus/.complete
 
 $(VENV)/.installed: pyproject.toml tools/install_torch.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml tools/install_torch.sh
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-$(COURSE_LIB_CACHE)/.complete: $(VENV)/.installed
+$(COURSE_LIB_CACHE)/corpus/.complete: $(VENV)/.installed
 	$(PY) -m course_lib.corpus --build
 	touch $@
 

@@ -249,6 +249,41 @@ class PerformanceEncoding:
             end[keep] * sec,
         )
 
+    def round_trip_errors(self, performance: Performance) -> dict:
+        """What ``decode(encode(performance))`` changes, note by note.
+
+        A keyboard has one key per pitch, so two notes of one pitch struck together
+        (a unison of two voices) become one note (``merged``), and a note still
+        sounding when its key is struck again ends there (``shortened``). Every other
+        difference is quantisation, measured per kept note.
+
+        Returns:
+            ``onset``, ``offset`` (seconds) and ``velocity`` errors as arrays, and the
+            counts ``notes``, ``merged``, ``shortened``.
+
+        Notebook: notebooks/01_event_encoding.ipynb
+        """
+        out = self.decode(self.encode(performance))
+        q = self.quantize(performance.start)
+        order = np.lexsort((-performance.end, q, performance.pitch))
+        first = np.ones(len(order), bool)
+        first[1:] = (performance.pitch[order][1:] != performance.pitch[order][:-1]) | (q[order][1:] != q[order][:-1])
+        kept = order[first]  # the longest note of each (pitch, onset step), as encode keeps
+        decoded = np.lexsort((self.quantize(out.start), out.pitch))
+        pitch, start, end = performance.pitch[kept], performance.start[kept], performance.end[kept]
+        next_strike = np.full(len(kept), np.inf)
+        same = pitch[1:] == pitch[:-1]
+        next_strike[:-1][same] = start[1:][same]
+        sounding_end = np.minimum(end, next_strike)
+        return {
+            "onset": np.abs(start - out.start[decoded]),
+            "offset": np.abs(sounding_end - out.end[decoded]),
+            "velocity": np.abs(performance.velocity[kept].astype(int) - out.velocity[decoded]),
+            "notes": len(performance),
+            "merged": len(performance) - len(kept),
+            "shortened": int(np.sum(end > next_strike + 0.5 / self.steps_per_second)),
+        }
+
     def _check_ids(self, events) -> np.ndarray:
         ids = np.asarray(events)
         if ids.size and not np.issubdtype(ids.dtype, np.integer):

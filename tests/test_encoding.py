@@ -139,3 +139,25 @@ def test_any_id_sequence_decodes_to_valid_notes_and_reencodes(ids):
 def test_encode_is_a_fixed_point_after_one_round(perf):
     events = ENC.encode(ENC.decode(ENC.encode(perf)))
     assert np.array_equal(events, ENC.encode(perf))
+
+
+def test_round_trip_errors_separates_keyboard_effects_from_quantisation():
+    perf = Performance.from_notes([
+        (60, 80, 0.0, 1.0), (60, 90, 0.0, 0.5),    # a unison: merged into the longer note
+        (64, 80, 0.0, 2.0), (64, 80, 1.0, 1.5),    # struck again while sounding: shortened
+        (67, 81, 0.503, 0.751),                   # plain quantisation: 3 ms and 1 ms
+    ])
+    r = ENC.round_trip_errors(perf)
+    assert (r["notes"], r["merged"], r["shortened"]) == (5, 1, 1)
+    assert len(r["onset"]) == 4
+    assert r["onset"].max() == pytest.approx(0.003) and r["offset"].max() == pytest.approx(0.001)
+    assert r["velocity"].max() <= 2
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(50, 54), st.integers(1, 127), st.floats(0, 3), st.floats(0.011, 2)),
+                max_size=30))
+def test_round_trip_errors_stay_within_half_a_step(rows):
+    perf = Performance.from_notes([(p, v, s, s + d) for p, v, s, d in rows])
+    r = ENC.round_trip_errors(perf)
+    assert np.all(r["onset"] <= 0.005 + 1e-9) and np.all(r["velocity"] <= 2)
