@@ -45,7 +45,7 @@ def _demo(args: argparse.Namespace) -> int:
     (out / f"{name}.events.txt").write_text("\n".join(enc.event_names(events)) + "\n")
     write_midi(decoded, out / f"{name}.decoded.mid")
     audio.write_wav(decoded, out / f"{name}.wav")
-    fig = plots.compare_rolls(performance, decoded, labels=("original", "decoded from events"))
+    fig, _ = plots.compare_rolls(performance, decoded, labels=("original", "decoded from events"))
     fig.savefig(out / f"{name}.pianoroll.png", dpi=100)
     print(f"{len(performance)} notes → {len(events)} events → {len(decoded)} notes")
     print(f"wrote {', '.join(sorted(p.name for p in out.glob(name + '.*')))} to {out}/")
