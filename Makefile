@@ -38,14 +38,16 @@ demo: setup
 exercises: $(VENV)/.installed
 	$(PY) tools/make_exercises.py
 
+# One BLAS/torch thread per test worker: two workers with two threads each on two cores
+# oversubscribe the CPU and slow torch down by an order of magnitude.
 test: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests notebooks solutions $(NBVAL_FLAGS)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests notebooks solutions $(NBVAL_FLAGS)
 
 test-lib: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) tests
 
 test-notebooks: setup
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile notebooks solutions $(NBVAL_FLAGS)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile notebooks solutions $(NBVAL_FLAGS)
 
 benchmarks: setup
 	$(PY) benchmarks/encoding.py

@@ -3,6 +3,8 @@
     course-lib demo --out out/demo           corpus → events → MIDI, WAV, piano roll
     course-lib encode song.mid               print a MIDI file's events
     course-lib corpus --build                build (or check) the corpus cache
+    course-lib train --profile quick --out runs/prnn
+    course-lib generate --checkpoint runs/prnn --seconds 30 --out sample.mid --wav
 """
 
 from __future__ import annotations
@@ -63,6 +65,43 @@ def _encode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .training import profile_config, run
+
+    overrides = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size), ("window", args.window),
+                                   ("scheduled_sampling", args.scheduled_sampling), ("seed", args.seed)) if v is not None}
+    if args.collections:
+        overrides["collections"] = tuple(args.collections)
+    config = profile_config(args.profile, model=args.model, **overrides)
+    run(config, args.out, resume=args.resume, device=args.device, progress=not args.quiet)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    import torch
+
+    from . import audio
+    from .encoding import PerformanceEncoding
+    from .midi import read_midi, write_midi
+    from .search import generate_seconds
+    from .training import load_model
+
+    model = load_model(args.checkpoint)
+    enc = PerformanceEncoding()
+    primer = None
+    if args.primer:
+        primer = enc.encode(read_midi(args.primer))[: args.primer_events]
+    generator = torch.Generator().manual_seed(args.seed)
+    events = generate_seconds(model, args.seconds, primer, temperature=args.temperature, top_k=args.top_k,
+                              top_p=args.top_p, generator=generator, progress=not args.quiet)
+    performance = enc.decode(events)
+    out = write_midi(performance, args.out)
+    print(f"{len(events)} events → {len(performance)} notes, {performance.duration:.1f} s → {out}")
+    if args.wav:
+        print(f"audio → {audio.write_wav(performance, Path(args.out).with_suffix('.wav'))}")
+    return 0
+
+
 def _corpus(args: argparse.Namespace) -> int:
     from . import corpus
 
@@ -87,6 +126,35 @@ def main(argv: list[str] | None = None) -> int:
     encode.add_argument("--names", action="store_true", help="readable event names, one per line")
     encode.add_argument("--limit", type=int, help="only the first N events")
     encode.set_defaults(run=_encode)
+
+    train = sub.add_parser("train", help="train a model on the corpus (works under torchrun too)")
+    train.add_argument("--model", default="performance_rnn")
+    train.add_argument("--profile", default="quick", choices=["quick", "full"])
+    train.add_argument("--out", required=True, help="run folder: checkpoints, metrics.jsonl, model.pt")
+    train.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    train.add_argument("--steps", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--window", type=int)
+    train.add_argument("--scheduled-sampling", type=float)
+    train.add_argument("--collections", nargs="+", help="corpus collections to train on (default: all)")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    train.add_argument("--quiet", action="store_true")
+    train.set_defaults(run=_train)
+
+    generate = sub.add_parser("generate", help="sample music from a trained model")
+    generate.add_argument("--checkpoint", required=True, help="a run folder or a .pt file")
+    generate.add_argument("--seconds", type=float, default=30.0)
+    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--top-k", type=int)
+    generate.add_argument("--top-p", type=float)
+    generate.add_argument("--primer", help="a MIDI file whose first events the music continues")
+    generate.add_argument("--primer-events", type=int, default=200)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", default="sample.mid")
+    generate.add_argument("--wav", action="store_true", help="also write OUT with .wav")
+    generate.add_argument("--quiet", action="store_true")
+    generate.set_defaults(run=_generate)
 
     corpus = sub.add_parser("corpus", help="build or inspect the corpus cache")
     corpus.add_argument("--build", action="store_true")
