@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 __all__ = ["Performance", "PerformanceEncoding", "MidiError", "read_midi", "write_midi", "__version__"]
 
 _MODULES = {
-    "audio", "augment", "checks", "cli", "corpus", "data", "encoding", "exercises",
-    "midi", "notation", "performance", "plots",
+    "audio", "augment", "checks", "cli", "corpus", "data", "encoding", "exercises", "midi",
+    "models", "notation", "performance", "plots", "pretrained", "search", "training",
 }
 
 
