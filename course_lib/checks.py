@@ -15,7 +15,8 @@ import numpy as np
 
 from .encoding import PerformanceEncoding, split_time_shift
 
-__all__ = ["check_split_time_shift", "check_velocity_to_bin", "check_encode", "check_transpose_events"]
+__all__ = ["check_split_time_shift", "check_velocity_to_bin", "check_encode", "check_transpose_events",
+           "check_teacher_forcing_loss", "check_training_step"]
 
 
 def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[tuple]) -> None:
@@ -72,3 +73,61 @@ def check_transpose_events(fn: Callable[[np.ndarray, int], np.ndarray]) -> None:
         return enc.encode(enc.decode(events).transpose(k))
 
     _compare("transpose_events", lambda e, k: np.asarray(fn(e.copy(), k)), reference, cases)
+
+
+def _toy_model_and_batch(seed: int = 0):
+    import torch
+
+    from .models import PerformanceRNN, RNNConfig
+
+    torch.manual_seed(seed)
+    model = PerformanceRNN(RNNConfig(embed_dim=8, hidden_size=16, num_layers=1, dropout=0.0))
+    events = torch.randint(0, 388, (4, 21), generator=torch.Generator().manual_seed(seed))
+    return model, events
+
+
+def check_teacher_forcing_loss(fn: Callable) -> None:
+    """Chapter 2: ``fn(model, events)`` → mean next-event cross-entropy (nats), as
+    ``course_lib.training.sequence_loss`` computes it."""
+    from .training import sequence_loss
+
+    for seed in range(3):
+        model, events = _toy_model_and_batch(seed)
+        try:
+            got = float(fn(model, events))
+        except NotImplementedError:
+            raise AssertionError("teacher_forcing_loss: not attempted yet (it raises NotImplementedError)") from None
+        want = float(sequence_loss(model, events))
+        if not np.isclose(got, want, rtol=1e-5, atol=1e-6):
+            raise AssertionError(f"teacher_forcing_loss on a batch of shape {tuple(events.shape)}: expected "
+                                 f"{want:.6f}, got {got:.6f} (are inputs events[:, :-1] and targets events[:, 1:]?)")
+    print("✓ teacher_forcing_loss: 3 batches agree with the library")
+
+
+def check_training_step(fn: Callable) -> None:
+    """Chapter 2: ``fn(model, optimizer, events)`` → loss, after one AdamW update; the
+    parameters must end up where the library's step puts them."""
+    import copy
+
+    import torch
+
+    from .training import sequence_loss
+
+    model, events = _toy_model_and_batch(1)
+    reference = copy.deepcopy(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    ref_opt = torch.optim.AdamW(reference.parameters(), lr=1e-2)
+    for _ in range(2):
+        try:
+            fn(model, opt, events)
+        except NotImplementedError:
+            raise AssertionError("training_step: not attempted yet (it raises NotImplementedError)") from None
+        loss = sequence_loss(reference, events)
+        ref_opt.zero_grad()
+        loss.backward()
+        ref_opt.step()
+    for (name, a), b in zip(model.named_parameters(), reference.parameters()):
+        if not torch.allclose(a, b, atol=1e-6):
+            raise AssertionError(f"training_step: after two steps parameter {name!r} differs from the library's "
+                                 "(zero the gradients, backward the loss, then optimizer.step())")
+    print("✓ training_step: two steps move every parameter exactly as the library's step")

@@ -191,21 +191,34 @@ def baselines(train_events: Sequence[np.ndarray], valid_events: Sequence[np.ndar
 
 @torch.no_grad()
 def evaluate(model: nn.Module, windows: EventWindows, *, batch_size: int = 64, max_windows: int | None = None,
-             device: torch.device | None = None) -> float:
-    """Mean NLL per event (nats) of the model on held-out windows (teacher forcing).
+             device: torch.device | None = None, own_samples: float = 0.0, seed: int = 0) -> float:
+    """Mean NLL per event (nats) of the model on held-out windows.
+
+    Args:
+        own_samples: the share of input events (after the first) replaced by the model's
+            own samples, as in scheduled sampling; 0 is teacher forcing. The targets stay
+            the real events, so this measures how the model copes with its own mistakes
+            in its history (exposure bias).
+        seed: seeds those samples.
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
+    generator = torch.Generator(device=device).manual_seed(seed)
     n = len(windows) if max_windows is None else min(len(windows), max_windows)
     total, count = 0.0, 0
     for start in range(0, n, batch_size):
         batch = _collate([windows[i] for i in range(start, min(n, start + batch_size))], device)
+        events, controls = batch["events"], batch.get("controls")
         with _autocast(device):
-            loss = sequence_loss(model, batch["events"], batch.get("controls"))
-        tokens = batch["events"][:, 1:].numel()
+            if own_samples > 0:
+                c_in = controls[:, :-1] if controls is not None and controls.dim() == 3 else controls
+                inputs = _scheduled_inputs(model, events[:, :-1], c_in, own_samples, generator)
+                events = torch.cat([inputs, events[:, -1:]], dim=1)
+            loss = sequence_loss(model, events, controls)
+        tokens = events[:, 1:].numel()
         total += float(loss) * tokens
         count += tokens
     model.train(was_training)
@@ -427,6 +440,7 @@ def train(config: TrainConfig, train_windows: EventWindows, valid_windows: Event
         bar = tqdm(total=config.steps, initial=step, desc="training", unit="step")
     net.train()
     events_seen, t0 = 0, time.perf_counter()
+    elapsed_before = metrics[-1].get("elapsed_s", 0.0) if metrics else 0.0
     steps_this_call = 0
     while step < config.steps:
         idx, epoch = _batch_indices(len(train_windows), config.batch_size, config.seed, step, rank, world)
@@ -450,7 +464,8 @@ def train(config: TrainConfig, train_windows: EventWindows, valid_windows: Event
         events_seen += events[:, 1:].numel() * world
         rate = events_seen / (time.perf_counter() - t0)
         row = {"step": step, "train_loss": loss.item(), "lr": scheduler.get_last_lr()[0],
-               "grad_norm": grad_norm, "events_per_s": rate, "sampling_p": p}
+               "grad_norm": grad_norm, "events_per_s": rate, "sampling_p": p,
+               "elapsed_s": elapsed_before + time.perf_counter() - t0}
         if step % config.eval_every == 0 or step == config.steps:
             row["valid_loss"] = evaluate(_unwrap(net), valid_windows, max_windows=config.eval_windows, device=dev)
         if rank == 0:

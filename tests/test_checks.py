@@ -40,3 +40,33 @@ def test_not_attempted_is_reported():
 
     with pytest.raises(AssertionError, match="not attempted"):
         checks.check_split_time_shift(stub)
+
+
+def test_chapter_2_checks_accept_the_reference_and_reject_mistakes():
+    import torch.nn.functional as F
+
+    def loss(model, events):
+        logits = model(events[:, :-1])
+        return F.cross_entropy(logits.reshape(-1, 388), events[:, 1:].reshape(-1))
+
+    def unshifted(model, events):  # predicts each event from itself
+        logits = model(events)
+        return F.cross_entropy(logits.reshape(-1, 388), events.reshape(-1))
+
+    def step(model, optimizer, events):
+        value = loss(model, events)
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+        return value.item()
+
+    def step_without_zero_grad(model, optimizer, events):
+        loss(model, events).backward()
+        optimizer.step()
+
+    checks.check_teacher_forcing_loss(loss)
+    checks.check_training_step(step)
+    with pytest.raises(AssertionError, match="expected"):
+        checks.check_teacher_forcing_loss(unshifted)
+    with pytest.raises(AssertionError, match="differs"):
+        checks.check_training_step(step_without_zero_grad)

@@ -1,0 +1,47 @@
+"""The shipped checkpoints: hash-checked, and as good as their registry entry says."""
+
+import json
+import shutil
+
+import pytest
+
+from course_lib import pretrained
+from course_lib.training import CheckpointError, corpus_windows, evaluate
+
+ENTRIES = pretrained.registry()
+
+
+def test_the_chapters_models_are_registered():
+    assert {"prnn-cpu", "prnn-cpu-ss"} <= set(ENTRIES)
+    for name, entry in ENTRIES.items():
+        assert entry["command"] and entry["trained_on"] and entry["steps"] > 0, name
+        assert (pretrained.CHECKPOINTS / entry["file"]).stat().st_size < 25e6, "too big to ship in git"
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_shipped_checkpoint_reproduces_its_recorded_held_out_nll(name):
+    model = pretrained.load_pretrained(name)
+    entry = model.registry_entry
+    _, valid = corpus_windows(model.train_config, progress=False)
+    nll = evaluate(model, valid, max_windows=entry["valid_windows"])
+    assert nll == pytest.approx(entry["valid_nll"], abs=2e-3)
+
+
+def test_a_damaged_or_unknown_checkpoint_is_refused(tmp_path, monkeypatch):
+    name = sorted(ENTRIES)[0]
+    entry = ENTRIES[name]
+    shutil.copy(pretrained.CHECKPOINTS / entry["file"], tmp_path / entry["file"])
+    (tmp_path / "registry.json").write_text(json.dumps(ENTRIES))
+    monkeypatch.setattr(pretrained, "CHECKPOINTS", tmp_path)
+    monkeypatch.setattr(pretrained, "_REGISTRY", tmp_path / "registry.json")
+    assert pretrained.load_pretrained(name) is not None
+    data = bytearray((tmp_path / entry["file"]).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / entry["file"]).write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="does not match the registry"):
+        pretrained.load_pretrained(name)
+    (tmp_path / entry["file"]).unlink()
+    with pytest.raises(CheckpointError, match="missing; reproduce it with"):
+        pretrained.load_pretrained(name)
+    with pytest.raises(CheckpointError, match="available"):
+        pretrained.load_pretrained("no-such-model")
