@@ -88,7 +88,7 @@ class EventWindows(Dataset):
         return len(self._index)
 
     def set_epoch(self, epoch: int) -> None:
-        """Draw new augmentations for the next epoch (the DataLoader's workers see it too)."""
+        """Draw new augmentations for the next epoch."""
         self.epoch = int(epoch)
 
     def window_performance(self, i: int) -> Performance:

@@ -159,3 +159,22 @@ def test_ddp_with_two_cpu_processes(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("agrees") == 2
     assert (tmp_path / "run" / "model.pt").exists()
+
+
+def test_generate_command_writes_midi_and_audio(data, tmp_path):
+    train_w, valid_w = data
+    train(_config(steps=10), train_w, valid_w, tmp_path / "run", progress=False, log=lambda s: None)
+    primer = tmp_path / "primer.mid"
+    from course_lib.midi import read_midi, write_midi
+
+    write_midi(_scales(1, 5)[0], primer)
+    out = tmp_path / "sample.mid"
+    result = subprocess.run([sys.executable, "-m", "course_lib.cli", "generate", "--checkpoint", str(tmp_path / "run"),
+                             "--seconds", "3", "--primer", str(primer), "--out", str(out), "--wav", "--quiet"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert out.exists() and out.with_suffix(".wav").exists()
+    read_midi(out)
+    result = subprocess.run([sys.executable, "-m", "course_lib.cli", "generate", "--checkpoint",
+                             str(tmp_path / "nothing-here"), "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 2 and "no such checkpoint" in result.stderr and "Traceback" not in result.stderr
