@@ -23,6 +23,16 @@ from torch import nn
 __all__ = ["RNNConfig", "PerformanceRNN", "build_model", "MODEL_NAMES"]
 
 
+def dataclass_from_dict(cls, values: dict):
+    """``cls(**values)``, with a clear error naming unknown fields (e.g. a config file from
+    another version of the course)."""
+    names = {f.name for f in fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields {sorted(unknown)}; allowed: {sorted(names)}")
+    return cls(**values)
+
+
 @dataclass(frozen=True)
 class RNNConfig:
     """Everything that defines a PerformanceRNN's shape (saved with every checkpoint).
@@ -45,11 +55,7 @@ class RNNConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "RNNConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise ValueError(f"unknown RNNConfig fields {sorted(unknown)}; allowed: {sorted(names)}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values)
 
 
 PROFILES = {

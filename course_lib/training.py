@@ -20,7 +20,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import EventWindows
-from .models import MODEL_NAMES, PROFILES as MODEL_PROFILES, build_model
+from .models import MODEL_NAMES, PROFILES as MODEL_PROFILES, build_model, dataclass_from_dict
 
 __all__ = [
     "TrainConfig", "TRAIN_PROFILES", "train", "evaluate", "baselines", "load_model",
@@ -100,11 +100,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise ValueError(f"unknown TrainConfig fields {sorted(unknown)}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values)
 
 
 TRAIN_PROFILES = {
