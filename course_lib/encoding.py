@@ -223,11 +223,7 @@ class PerformanceEncoding:
         clock = np.cumsum(shift) - shift  # steps elapsed before each event
         end_of_piece = clock[-1] + shift[-1]
 
-        is_vel = ids >= self.velocity_offset
-        last_vel = np.maximum.accumulate(np.where(is_vel, np.arange(n), -1))
-        vel_bin = np.where(last_vel >= 0, ids[np.maximum(last_vel, 0)] - self.velocity_offset, -1)
-        vel_bin = np.where(vel_bin >= 0, vel_bin, self.velocity_to_bin(self.default_velocity))
-        velocity = self.bin_to_velocity(vel_bin)
+        velocity = self.velocity_in_force(ids)
 
         # Every note-on ends at the next note-on or note-off of its pitch, else at the end.
         is_key = ids < self.time_shift_offset
@@ -248,6 +244,16 @@ class PerformanceEncoding:
             start[keep] * sec,
             end[keep] * sec,
         )
+
+    def velocity_in_force(self, events) -> np.ndarray:
+        """The MIDI velocity a note-on would get at each event: that of the last
+        VELOCITY event before or at it (the default velocity's bin before any)."""
+        ids = self._check_ids(events)
+        is_vel = ids >= self.velocity_offset
+        last = np.maximum.accumulate(np.where(is_vel, np.arange(len(ids)), -1))
+        vel_bin = np.where(last >= 0, ids[np.maximum(last, 0)] - self.velocity_offset,
+                           self.velocity_to_bin(self.default_velocity))
+        return self.bin_to_velocity(vel_bin)
 
     def round_trip_errors(self, performance: Performance) -> dict:
         """What ``decode(encode(performance))`` changes, note by note.

@@ -1,0 +1,63 @@
+"""Control signals against examples computed by hand."""
+
+import numpy as np
+import pytest
+
+from course_lib import controls
+from course_lib.encoding import PerformanceEncoding
+from course_lib.performance import Performance
+
+ENC = PerformanceEncoding()
+# C4 and E4 together at 0 s (velocity 40), G4 at 1 s (velocity 100), silence until 4 s
+EVENTS = ENC.encode(Performance.from_notes([(60, 40, 0, 0.5), (64, 40, 0, 0.5), (67, 100, 1.0, 4.0)]))
+
+
+def test_event_times_add_up_the_shifts():
+    times = controls.event_times(EVENTS)
+    names = ENC.event_names(EVENTS)
+    assert names[:3] == ["VELOCITY(9)", "NOTE_ON(60)", "NOTE_ON(64)"]
+    assert times[names.index("NOTE_ON(67)")] == pytest.approx(1.0)
+    assert np.all(np.diff(times) >= 0)
+
+
+def test_note_density_counts_notes_in_the_centred_window():
+    density = controls.note_density(EVENTS, window=3.0)
+    names = ENC.event_names(EVENTS)
+    # at 0 s the window [-1.5, 1.5) holds all three notes; at 4 s ([2.5, 5.5)) none
+    assert density[names.index("NOTE_ON(60)")] == pytest.approx(3 / 3.0)
+    assert density[-1] == 0.0
+    assert controls.note_density(EVENTS, window=1.0)[names.index("NOTE_ON(60)")] == pytest.approx(2 / 1.0)
+
+
+def test_mean_velocity_and_pitch_classes():
+    names = ENC.event_names(EVENTS)
+    at_start = names.index("NOTE_ON(60)")
+    v40, v100 = (int(ENC.bin_to_velocity(ENC.velocity_to_bin(v))) for v in (40, 100))
+    assert controls.mean_velocity(EVENTS, window=3.0)[at_start] == pytest.approx((2 * v40 + v100) / 3)
+    assert controls.mean_velocity(EVENTS, window=1.0)[at_start] == pytest.approx(v40)
+    assert np.isnan(controls.mean_velocity(EVENTS)[-1])
+    hist = controls.pitch_class_histogram(EVENTS, window=3.0)
+    assert hist[at_start].tolist() == pytest.approx([1 / 3, 0, 0, 0, 1 / 3, 0, 0, 1 / 3, 0, 0, 0, 0])
+    assert hist[-1].sum() == 0.0
+
+
+def test_relative_position_runs_from_zero_to_one():
+    pos = controls.relative_position(EVENTS)
+    assert pos[0] == 0.0 and pos[-1] == 1.0 and np.all(np.diff(pos) >= 0)  # the last note-off ends the piece
+    assert pos[ENC.event_names(EVENTS).index("NOTE_ON(67)")] == pytest.approx(1.0 / 4.0)
+
+
+def test_the_missing_bit():
+    assert controls.with_missing_bit([0.25, 0.75], 2).tolist() == [0.0, 0.25, 0.75]
+    assert controls.with_missing_bit(None, 3).tolist() == [1.0, 0.0, 0.0, 0.0]
+    per_event = controls.with_missing_bit(np.ones((5, 12)), 12)
+    assert per_event.shape == (5, 13) and np.all(per_event[:, 0] == 0)
+    with pytest.raises(ValueError, match="12 components"):
+        controls.with_missing_bit(np.ones(11), 12)
+
+
+def test_bad_window_and_ids():
+    with pytest.raises(ValueError, match="window"):
+        controls.note_density(EVENTS, window=0)
+    with pytest.raises(ValueError, match="vocabulary"):
+        controls.note_density([400])
