@@ -132,3 +132,136 @@ def with_missing_bit(values, size: int) -> np.ndarray:
     if v.shape[-1:] != (size,):
         raise ValueError(f"this control has {size} components, got values of shape {v.shape}")
     return np.concatenate([np.zeros(v.shape[:-1] + (1,), dtype=np.float32), v], axis=-1)
+
+
+# -- the control vector a model reads ------------------------------------------------------
+DENSITY_EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # notes per second: 7 bins, as Performance RNN's log-spaced ones
+VELOCITY_EDGES = (16, 32, 48, 64, 80, 96, 112)     # mean MIDI velocity: 8 bins
+
+
+def _one_hot(index: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(index.shape + (size,), dtype=np.float32)
+    np.put_along_axis(out, index[..., None], 1.0, axis=-1)
+    return out
+
+
+class ControlSpec:
+    """Which controls a model reads, and how each becomes numbers (each with its c0 bit).
+
+    Controls computed from the events: ``density`` (7 one-hot bins of notes per second),
+    ``velocity`` (8 one-hot bins of mean velocity), ``position`` (0–1),
+    ``pitch_classes`` (12 shares). From the work's metadata: ``period`` (one-hot over
+    ``periods``).
+
+    Args:
+        names: the controls, in order.
+        periods: the period labels the ``period`` control knows.
+        window: seconds of the window the event-based controls look at.
+
+    Notebook: notebooks/03_control_signals.ipynb
+    """
+
+    SIZES = {"density": len(DENSITY_EDGES) + 1, "velocity": len(VELOCITY_EDGES) + 1, "position": 1,
+             "pitch_classes": 12}
+
+    def __init__(self, names=("density", "velocity", "position", "pitch_classes"), *, periods=None,
+                 window: float = WINDOW_SECONDS) -> None:
+        from .corpus import PERIODS
+
+        self.periods = tuple(periods or PERIODS)
+        sizes = {**self.SIZES, "period": len(self.periods)}
+        unknown = [n for n in names if n not in sizes]
+        if unknown or not names:
+            raise ValueError(f"unknown controls {unknown}; choose from {sorted(sizes)}")
+        self.names = tuple(names)
+        self.window = window
+        self.sizes = {n: sizes[n] for n in self.names}
+
+    @property
+    def size(self) -> int:
+        """Length of the control vector: each control's components plus its c0 bit."""
+        return sum(s + 1 for s in self.sizes.values())
+
+    def __repr__(self) -> str:
+        return f"ControlSpec({list(self.names)}, size={self.size})"
+
+    def _values(self, name: str, events, work) -> np.ndarray | None:
+        if name == "density":
+            bins = np.searchsorted(DENSITY_EDGES, note_density(events, self.window), side="right")
+            return _one_hot(bins, self.sizes[name])
+        if name == "velocity":
+            v = mean_velocity(events, self.window)
+            bins = np.searchsorted(VELOCITY_EDGES, np.nan_to_num(v, nan=0.0), side="right")
+            out = _one_hot(bins, self.sizes[name])
+            out[np.isnan(v)] = 0.0  # no note in the window: no velocity to tell
+            return out
+        if name == "position":
+            return relative_position(events)[:, None].astype(np.float32)
+        if name == "pitch_classes":
+            return pitch_class_histogram(events, self.window).astype(np.float32)
+        period = getattr(work, "period", None)
+        if period not in self.periods:
+            return None
+        return np.broadcast_to(self._encode_period(period), (len(events), len(self.periods)))
+
+    def _encode_period(self, period: str) -> np.ndarray:
+        if period not in self.periods:
+            raise ValueError(f"unknown period {period!r}; allowed: {list(self.periods)}")
+        return _one_hot(np.array(self.periods.index(period)), len(self.periods))
+
+    def vectors(self, events, work=None, *, drop=()) -> np.ndarray:
+        """(T, size) control vectors for every event of a window.
+
+        Args:
+            events: the window's event ids.
+            work: the window's work (for metadata controls such as ``period``).
+            drop: names of controls to present as missing (c0 = 1), e.g. chosen at random
+                during training so one model can be asked with or without each.
+        """
+        n = len(events)
+        parts = []
+        for name in self.names:
+            values = None if name in drop else self._values(name, events, work)
+            parts.append(np.broadcast_to(with_missing_bit(None, self.sizes[name]), (n, self.sizes[name] + 1))
+                         if values is None else with_missing_bit(values, self.sizes[name]))
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def request(self, **values) -> np.ndarray:
+        """One control vector (size,) from requested values; controls not named are missing.
+
+        ``density`` in notes per second, ``velocity`` a MIDI velocity 1–127, ``position``
+        0–1, ``pitch_classes`` 12 non-negative weights (normalised here), ``period`` a name.
+
+        Raises:
+            ValueError: an unknown control, a value out of range or of the wrong size,
+                an unknown period (each message lists what is allowed).
+        """
+        unknown = set(values) - set(self.names)
+        if unknown:
+            raise ValueError(f"this model has no control {sorted(unknown)}; it reads {list(self.names)}")
+        parts = []
+        for name in self.names:
+            value = values.get(name)
+            parts.append(with_missing_bit(None if value is None else self._request_one(name, value),
+                                          self.sizes[name]))
+        return np.concatenate(parts)
+
+    def _request_one(self, name: str, value) -> np.ndarray:
+        if name == "density":
+            if not 0 <= float(value) <= 100:
+                raise ValueError(f"density is notes per second, 0–100; got {value}")
+            return _one_hot(np.array(np.searchsorted(DENSITY_EDGES, float(value), side="right")), self.sizes[name])
+        if name == "velocity":
+            if not 1 <= float(value) <= 127:
+                raise ValueError(f"velocity is a MIDI velocity, 1–127; got {value}")
+            return _one_hot(np.array(np.searchsorted(VELOCITY_EDGES, float(value), side="right")), self.sizes[name])
+        if name == "position":
+            if not 0 <= float(value) <= 1:
+                raise ValueError(f"position is a share of the piece, 0–1; got {value}")
+            return np.array([value], dtype=np.float32)
+        if name == "pitch_classes":
+            v = np.asarray(value, dtype=np.float32)
+            if v.shape != (12,) or (v < 0).any() or v.sum() <= 0:
+                raise ValueError(f"pitch_classes needs 12 non-negative weights (C, C#, …, B), got {v.tolist()}")
+            return v / v.sum()
+        return self._encode_period(value)

@@ -61,3 +61,40 @@ def test_bad_window_and_ids():
         controls.note_density(EVENTS, window=0)
     with pytest.raises(ValueError, match="vocabulary"):
         controls.note_density([400])
+
+
+class _Work:
+    period = "Baroque"
+
+
+def test_control_vectors_have_the_spec_size_and_missing_bits():
+    spec = controls.ControlSpec(("density", "velocity", "position", "pitch_classes", "period"))
+    assert spec.size == (7 + 1) + (8 + 1) + (1 + 1) + (12 + 1) + (7 + 1)
+    v = spec.vectors(EVENTS, _Work())
+    assert v.shape == (len(EVENTS), spec.size) and v.dtype == np.float32
+    start = 0
+    for name, size in spec.sizes.items():
+        block = v[:, start:start + size + 1]
+        assert np.all(block[:, 0] == 0), name  # every control known here
+        start += size + 1
+    dropped = spec.vectors(EVENTS, _Work(), drop=("density", "period"))
+    assert dropped[0, 0] == 1 and dropped[0, 1:8].sum() == 0
+    assert dropped[0, -8] == 1 and dropped[0, -7:].sum() == 0
+
+
+def test_requests_encode_like_the_data_and_refuse_bad_values():
+    spec = controls.ControlSpec(("density", "period"))
+    data = spec.vectors(EVENTS, _Work())[ENC.event_names(EVENTS).index("NOTE_ON(60)")]
+    assert np.array_equal(spec.request(density=1.0, period="Baroque"), data)
+    missing = spec.request()
+    assert missing[0] == 1 and missing[8] == 1 and missing.sum() == 2
+    with pytest.raises(ValueError, match="allowed: \\['Medieval'"):
+        spec.request(period="Jazz")
+    with pytest.raises(ValueError, match="no control \\['tempo'\\]"):
+        spec.request(tempo=120)
+    with pytest.raises(ValueError, match="0–100"):
+        spec.request(density=-1)
+    with pytest.raises(ValueError, match="choose from"):
+        controls.ControlSpec(("loudness",))
+    with pytest.raises(ValueError, match="12 non-negative"):
+        controls.ControlSpec(("pitch_classes",)).request(pitch_classes=[1, 2])
