@@ -72,6 +72,8 @@ def _train(args: argparse.Namespace) -> int:
                                    ("scheduled_sampling", args.scheduled_sampling), ("seed", args.seed)) if v is not None}
     if args.collections:
         overrides["collections"] = tuple(args.collections)
+    if args.controls:
+        overrides["controls"] = tuple(args.controls)
     config = profile_config(args.profile, model=args.model, **overrides)
     run(config, args.out, resume=args.resume, device=args.device, progress=not args.quiet)
     return 0
@@ -137,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--window", type=int)
     train.add_argument("--scheduled-sampling", type=float)
     train.add_argument("--collections", nargs="+", help="corpus collections to train on (default: all)")
+    train.add_argument("--controls", nargs="+", help="controls fed beside every event, e.g. density velocity period")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     train.add_argument("--quiet", action="store_true")

@@ -185,7 +185,7 @@ class ControlSpec:
     def __repr__(self) -> str:
         return f"ControlSpec({list(self.names)}, size={self.size})"
 
-    def _values(self, name: str, events, work) -> np.ndarray | None:
+    def _values(self, name: str, events, work, offset: float, piece_seconds: float | None) -> np.ndarray | None:
         if name == "density":
             bins = np.searchsorted(DENSITY_EDGES, note_density(events, self.window), side="right")
             return _one_hot(bins, self.sizes[name])
@@ -196,7 +196,10 @@ class ControlSpec:
             out[np.isnan(v)] = 0.0  # no note in the window: no velocity to tell
             return out
         if name == "position":
-            return relative_position(events)[:, None].astype(np.float32)
+            if piece_seconds is None:
+                return relative_position(events)[:, None].astype(np.float32)
+            where = (offset + event_times(events)) / max(piece_seconds, 1e-9)
+            return np.clip(where, 0.0, 1.0)[:, None].astype(np.float32)
         if name == "pitch_classes":
             return pitch_class_histogram(events, self.window).astype(np.float32)
         period = getattr(work, "period", None)
@@ -209,7 +212,8 @@ class ControlSpec:
             raise ValueError(f"unknown period {period!r}; allowed: {list(self.periods)}")
         return _one_hot(np.array(self.periods.index(period)), len(self.periods))
 
-    def vectors(self, events, work=None, *, drop=()) -> np.ndarray:
+    def vectors(self, events, work=None, *, drop=(), offset: float = 0.0,
+                piece_seconds: float | None = None) -> np.ndarray:
         """(T, size) control vectors for every event of a window.
 
         Args:
@@ -217,11 +221,13 @@ class ControlSpec:
             work: the window's work (for metadata controls such as ``period``).
             drop: names of controls to present as missing (c0 = 1), e.g. chosen at random
                 during training so one model can be asked with or without each.
+            offset, piece_seconds: where the window starts in its piece and how long the
+                piece is, for ``position`` (default: the window is the whole piece).
         """
         n = len(events)
         parts = []
         for name in self.names:
-            values = None if name in drop else self._values(name, events, work)
+            values = None if name in drop else self._values(name, events, work, offset, piece_seconds)
             parts.append(np.broadcast_to(with_missing_bit(None, self.sizes[name]), (n, self.sizes[name] + 1))
                          if values is None else with_missing_bit(values, self.sizes[name]))
         return np.concatenate(parts, axis=1).astype(np.float32)

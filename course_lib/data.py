@@ -38,6 +38,10 @@ class EventWindows(Dataset):
         augment: transpose (±6) and stretch (±2.5 %, ±5 %) each item at random.
         seed: seeds the augmentation; item ``i`` of epoch ``e`` is always the same.
         encoding: the event vocabulary (Performance RNN defaults).
+        controls: a :class:`~course_lib.controls.ControlSpec`: items then also hold
+            ``controls``, a (length + 1, spec.size) float tensor.
+        drop_controls: the probability that each control is presented as missing
+            (c0 = 1) in an item, so one model learns with and without it.
 
     Items are dicts: ``events`` (LongTensor of ``length + 1`` ids), ``work``
     (index into ``works``), ``transpose`` and ``stretch`` (what augmentation did).
@@ -53,6 +57,8 @@ class EventWindows(Dataset):
         augment: bool = False,
         seed: int = 0,
         encoding: PerformanceEncoding | None = None,
+        controls=None,
+        drop_controls: float = 0.0,
     ) -> None:
         if length < 1:
             raise ValueError(f"window length must be >= 1, got {length}")
@@ -63,6 +69,8 @@ class EventWindows(Dataset):
         self.seed = seed
         self.epoch = 0
         self.encoding = encoding or PerformanceEncoding()
+        self.controls = controls
+        self.drop_controls = drop_controls
         self._performances = [getattr(w, "performance", w) for w in self.works]
         need = int(np.ceil((length + 1) * _EVENT_MARGIN))
         index, self.skipped = [], 0
@@ -108,8 +116,8 @@ class EventWindows(Dataset):
         w = int(self._index[i, 0])
         perf = self.window_performance(i)
         semitones, factor = 0, 1.0
+        rng = np.random.default_rng((self.seed, self.epoch, i))
         if self.augment:
-            rng = np.random.default_rng((self.seed, self.epoch, i))
             augmented, semitones, factor = random_augment(
                 perf, rng, max_semitones=MAX_TRANSPOSE, stretch_factors=STRETCH_FACTORS
             )
@@ -119,12 +127,20 @@ class EventWindows(Dataset):
                 factor = 1.0
         else:
             events = self.encoding.encode(perf)
-        return {
+        item = {
             "events": torch.from_numpy(events[: self.length + 1].astype(np.int64)),
             "work": w,
             "transpose": semitones,
             "stretch": factor,
         }
+        if self.controls is not None:
+            drop = [n for n in self.controls.names if rng.random() < self.drop_controls]
+            piece = self._performances[w]
+            first = self._group_start[w][self._index[i, 2]]
+            item["controls"] = torch.from_numpy(self.controls.vectors(
+                item["events"].numpy(), self.works[w], drop=drop,
+                offset=float(piece.start[first]) * factor, piece_seconds=piece.duration * factor))
+        return item
 
 
 def _onset_event_positions(events: np.ndarray, encoding: PerformanceEncoding) -> np.ndarray:

@@ -60,6 +60,10 @@ class TrainConfig:
         eval_every, eval_windows: validate every N steps on this many held-out windows.
         checkpoint_every: write a resumable checkpoint every N steps (and at the end).
         collections: corpus collections to train on (None = all).
+        controls: names of the controls fed beside every event (a
+            :class:`~course_lib.controls.ControlSpec`); None for an unconditioned model.
+        drop_controls: the probability that a control is presented as missing in a
+            training window, so the model also learns to do without it.
         seed: seeds the initialisation, the data order, augmentation and sampling.
     """
 
@@ -79,6 +83,8 @@ class TrainConfig:
     eval_windows: int = 256
     checkpoint_every: int = 100
     collections: tuple[str, ...] | None = None
+    controls: tuple[str, ...] | None = None
+    drop_controls: float = 0.5
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -90,13 +96,25 @@ class TrainConfig:
             object.__setattr__(self, "model_config", asdict(MODEL_PROFILES[self.profile]))
         if self.collections is not None:
             object.__setattr__(self, "collections", tuple(self.collections))
+        if self.controls is not None:
+            object.__setattr__(self, "controls", tuple(self.controls))
+        size = self.control_spec().size if self.controls else 0
+        if self.model_config.get("control_dim", 0) != size:
+            object.__setattr__(self, "model_config", {**self.model_config, "control_dim": size})
         if not 0.0 <= self.scheduled_sampling <= 1.0:
             raise ValueError(f"scheduled_sampling must be in [0, 1], got {self.scheduled_sampling}")
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["collections"] = list(self.collections) if self.collections is not None else None
+        for key in ("collections", "controls"):
+            d[key] = list(d[key]) if d[key] is not None else None
         return d
+
+    def control_spec(self):
+        """The :class:`~course_lib.controls.ControlSpec` of ``controls`` (None without controls)."""
+        from .controls import ControlSpec
+
+        return ControlSpec(self.controls) if self.controls else None
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -511,8 +529,10 @@ def corpus_windows(config: TrainConfig, *, progress: bool = True) -> tuple[Event
                               progress=progress)
     train_works = [w for w in works if w.split == "train"]
     valid_works = [w for w in works if w.split == "valid"]
-    train_w = EventWindows(train_works, config.window, augment=config.augment, seed=config.seed)
-    valid_w = EventWindows(valid_works, config.window, stride=config.window)
+    spec = config.control_spec()
+    train_w = EventWindows(train_works, config.window, augment=config.augment, seed=config.seed,
+                           controls=spec, drop_controls=config.drop_controls)
+    valid_w = EventWindows(valid_works, config.window, stride=config.window, controls=spec)
     return train_w, valid_w
 
 

@@ -90,3 +90,20 @@ def test_works_with_a_dataloader():
     ds = EventWindows([_piece(400, s) for s in range(2)], length=32, augment=True)
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=8, shuffle=True)))
     assert batch["events"].shape == (8, 33)
+
+
+def test_windows_carry_control_vectors_with_random_missing_bits():
+    from course_lib.controls import ControlSpec
+
+    spec = ControlSpec(("density", "position"))
+    ds = EventWindows([_piece(400, 0)], length=64, controls=spec, drop_controls=0.5, seed=1)
+    items = [ds[i] for i in range(len(ds))]
+    assert all(it["controls"].shape == (65, spec.size) for it in items)
+    density_missing = [bool(it["controls"][0, 0]) for it in items]
+    assert any(density_missing) and not all(density_missing)
+    # position runs through the piece: later windows sit later
+    known = [it for it in items if it["controls"][0, 8] == 0]
+    positions = [float(it["controls"][0, 9]) for it in known]
+    assert positions == sorted(positions) and 0 <= positions[0] < positions[-1] <= 1
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
+    assert batch["controls"].shape == (4, 65, spec.size)

@@ -13,7 +13,7 @@ import torch
 from course_lib.data import EventWindows
 from course_lib.performance import Performance
 from course_lib.search import generate_seconds, greedy, sample
-from course_lib.training import (CheckpointError, TrainConfig, baselines, load_model, profile_config,
+from course_lib.training import (CheckpointError, TrainConfig, baselines, evaluate, load_model, profile_config,
                                  save_checkpoint, train)
 
 TINY = {"embed_dim": 16, "hidden_size": 48, "num_layers": 1, "dropout": 0.1}
@@ -178,3 +178,21 @@ def test_generate_command_writes_midi_and_audio(data, tmp_path):
     result = subprocess.run([sys.executable, "-m", "course_lib.cli", "generate", "--checkpoint",
                              str(tmp_path / "nothing-here"), "--out", str(out)], capture_output=True, text=True)
     assert result.returncode == 2 and "no such checkpoint" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_conditioned_model_trains_resumes_and_loads(tmp_path):
+    from course_lib.controls import ControlSpec
+
+    spec = ControlSpec(("density", "position"))
+    train_w = EventWindows(_scales(8, 0), 48, augment=True, controls=spec, drop_controls=0.5)
+    valid_w = EventWindows(_scales(2, 1), 48, stride=48, controls=spec)
+    config = _config(steps=12, controls=("density", "position"), scheduled_sampling=0.3)
+    assert config.model_config["control_dim"] == spec.size
+    train(config, train_w, valid_w, tmp_path, progress=False, stop_after=7, log=lambda s: None)
+    model = train(config, train_w, valid_w, tmp_path, resume=True, progress=False, log=lambda s: None)
+    loaded = load_model(tmp_path)
+    assert loaded.config.control_dim == spec.size and loaded.train_config.controls == ("density", "position")
+    request = torch.as_tensor(spec.request(density=4.0))
+    events = sample(loaded, [370, 60], 20, controls=request, generator=torch.Generator().manual_seed(0))
+    assert events.shape == (20,)
+    assert np.isfinite(evaluate(model, valid_w))
