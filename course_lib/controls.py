@@ -137,6 +137,7 @@ def with_missing_bit(values, size: int) -> np.ndarray:
 # -- the control vector a model reads ------------------------------------------------------
 DENSITY_EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # notes per second: 7 bins, as Performance RNN's log-spaced ones
 VELOCITY_EDGES = (16, 32, 48, 64, 80, 96, 112)     # mean MIDI velocity: 8 bins
+BORN_RANGE = (1250, 1950)                           # years of birth, scaled to 0–1
 
 
 def _one_hot(index: np.ndarray, size: int) -> np.ndarray:
@@ -151,11 +152,14 @@ class ControlSpec:
     Controls computed from the events: ``density`` (7 one-hot bins of notes per second),
     ``velocity`` (8 one-hot bins of mean velocity), ``position`` (0–1),
     ``pitch_classes`` (12 shares). From the work's metadata: ``period`` (one-hot over
-    ``periods``).
+    ``periods``), ``composer`` (one-hot over ``composers``), ``born`` (the composer's
+    year of birth, scaled to 0–1 over ``BORN_RANGE``; missing for folk tunes).
 
     Args:
         names: the controls, in order.
         periods: the period labels the ``period`` control knows.
+        composers: the composer names the ``composer`` control knows (default: every
+            composer of the corpus's table).
         window: seconds of the window the event-based controls look at.
 
     Notebook: notebooks/03_control_signals.ipynb
@@ -165,11 +169,12 @@ class ControlSpec:
              "pitch_classes": 12}
 
     def __init__(self, names=("density", "velocity", "position", "pitch_classes"), *, periods=None,
-                 window: float = WINDOW_SECONDS) -> None:
-        from .corpus import PERIODS
+                 composers=None, window: float = WINDOW_SECONDS) -> None:
+        from .corpus import PERIODS, composer_table
 
         self.periods = tuple(periods or PERIODS)
-        sizes = {**self.SIZES, "period": len(self.periods)}
+        self.composers = tuple(composers or sorted({c.name for c in composer_table().values()}))
+        sizes = {**self.SIZES, "period": len(self.periods), "composer": len(self.composers), "born": 1}
         unknown = [n for n in names if n not in sizes]
         if unknown or not names:
             raise ValueError(f"unknown controls {unknown}; choose from {sorted(sizes)}")
@@ -202,15 +207,16 @@ class ControlSpec:
             return np.clip(where, 0.0, 1.0)[:, None].astype(np.float32)
         if name == "pitch_classes":
             return pitch_class_histogram(events, self.window).astype(np.float32)
-        period = getattr(work, "period", None)
-        if period not in self.periods:
-            return None
-        return np.broadcast_to(self._encode_period(period), (len(events), len(self.periods)))
+        value = getattr(work, {"period": "period", "composer": "composer", "born": "born"}[name], None)
+        known = {"period": self.periods, "composer": self.composers}.get(name)
+        if value is None or (known is not None and value not in known):
+            return None  # not in the metadata (folk tunes have no year of birth): missing
+        return np.broadcast_to(self._request_one(name, value), (len(events), self.sizes[name]))
 
-    def _encode_period(self, period: str) -> np.ndarray:
-        if period not in self.periods:
-            raise ValueError(f"unknown period {period!r}; allowed: {list(self.periods)}")
-        return _one_hot(np.array(self.periods.index(period)), len(self.periods))
+    def _encode_label(self, name: str, value: str, labels: tuple[str, ...]) -> np.ndarray:
+        if value not in labels:
+            raise ValueError(f"unknown {name} {value!r}; allowed: {list(labels)}")
+        return _one_hot(np.array(labels.index(value)), len(labels))
 
     def vectors(self, events, work=None, *, drop=(), offset: float = 0.0,
                 piece_seconds: float | None = None) -> np.ndarray:
@@ -236,7 +242,8 @@ class ControlSpec:
         """One control vector (size,) from requested values; controls not named are missing.
 
         ``density`` in notes per second, ``velocity`` a MIDI velocity 1–127, ``position``
-        0–1, ``pitch_classes`` 12 non-negative weights (normalised here), ``period`` a name.
+        0–1, ``pitch_classes`` 12 non-negative weights (normalised here), ``period`` and
+        ``composer`` names, ``born`` a year within ``BORN_RANGE``.
 
         Raises:
             ValueError: an unknown control, a value out of range or of the wrong size,
@@ -270,4 +277,9 @@ class ControlSpec:
             if v.shape != (12,) or (v < 0).any() or v.sum() <= 0:
                 raise ValueError(f"pitch_classes needs 12 non-negative weights (C, C#, …, B), got {v.tolist()}")
             return v / v.sum()
-        return self._encode_period(value)
+        if name == "born":
+            low, high = BORN_RANGE
+            if not low <= float(value) <= high:
+                raise ValueError(f"born is a year of birth, {low}–{high}; got {value}")
+            return np.array([(float(value) - low) / (high - low)], dtype=np.float32)
+        return self._encode_label(name, value, self.periods if name == "period" else self.composers)

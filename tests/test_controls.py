@@ -98,3 +98,26 @@ def test_requests_encode_like_the_data_and_refuse_bad_values():
         controls.ControlSpec(("loudness",))
     with pytest.raises(ValueError, match="12 non-negative"):
         controls.ControlSpec(("pitch_classes",)).request(pitch_classes=[1, 2])
+
+
+class _Bach:
+    period, composer, born = "Baroque", "Johann Sebastian Bach", 1685
+
+
+class _Folk:
+    period, composer, born = "Traditional", "Traditional", None
+
+
+def test_metadata_controls_composer_and_year_of_birth():
+    spec = controls.ControlSpec(("composer", "born"))
+    assert "Johann Sebastian Bach" in spec.composers and spec.size == len(spec.composers) + 1 + 2
+    bach = spec.vectors(EVENTS, _Bach())
+    assert bach[0, 0] == 0 and bach[0, 1 + spec.composers.index("Johann Sebastian Bach")] == 1
+    assert bach[0, -2] == 0 and bach[0, -1] == pytest.approx((1685 - 1250) / 700)
+    folk = spec.vectors(EVENTS, _Folk())
+    assert folk[0, -2] == 1 and folk[0, -1] == 0  # no year of birth: the control is missing
+    assert np.array_equal(spec.request(composer="Johann Sebastian Bach", born=1685), bach[0])
+    with pytest.raises(ValueError, match="unknown composer 'Bach'; allowed"):
+        spec.request(composer="Bach")
+    with pytest.raises(ValueError, match="1250–1950"):
+        spec.request(born=2020)
