@@ -927,8 +927,8 @@ def load_works(
     if not rebuild:
         for name in names:
             coll, why = _Collection.read(folder / f"{name}.npz", name)
-            if coll is None and why == "missing":  # the cache that ships with the package
-                coll, why = _Collection.read(SHIPPED_CACHE / f"{name}.npz", name)
+            if coll is None:  # missing, stale or damaged here: the cache that ships with the package
+                coll, _ = _Collection.read(SHIPPED_CACHE / f"{name}.npz", name)
             if coll is None:
                 if why != "missing":
                     print(f"corpus: the cache of {name!r} {why}; rebuilding it", file=sys.stderr)

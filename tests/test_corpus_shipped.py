@@ -36,3 +36,11 @@ def test_the_whole_shipped_corpus_loads_fast_and_is_plausible(tmp_path):
     assert sum(len(w.performance) for w in works) > 1_900_000
     assert {w.period for w in works} == set(corpus.PERIODS)
     assert not list((tmp_path / "corpus").glob("*.npz")), "loading the shipped corpus parsed scores"
+
+
+def test_a_stale_user_cache_falls_back_to_the_shipped_one(tmp_path, capsys):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "verdi.npz").write_bytes(b"left over from an older version")
+    works = corpus.load_works(collections=["verdi"], cache_dir=tmp_path, progress=False)
+    assert len(works) == 1 and "rebuilding" not in capsys.readouterr().err
