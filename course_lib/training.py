@@ -72,7 +72,7 @@ class TrainConfig:
     model_config: dict = field(default_factory=dict)
     window: int = 128
     batch_size: int = 32
-    steps: int = 300
+    steps: int = 200
     lr: float = 3e-3
     weight_decay: float = 0.01
     warmup_steps: int = 30
