@@ -13,27 +13,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import tempfile
-import time
 
 import numpy as np
 
 from course_lib import audio, notation
+from timing import median_seconds  # benchmarks/timing.py
 from course_lib.performance import Performance
 
 SECONDS = 150.0
 SAMPLE_RATE = 22050
-
-
-def median_time(fn, runs: int = 5) -> float:
-    fn()  # warm-up: loads the soundfont, fills caches
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def synthetic_piece(seconds: float = SECONDS, seed: int = 0) -> Performance:
@@ -65,14 +54,14 @@ def corpus_piece(seconds: float = SECONDS) -> tuple[str, Performance]:
 def bench_synthesis(name: str, perf: Performance) -> None:
     print(f"\n{name}: {perf!r}, {len(np.unique(perf.velocity))} distinct velocities")
     for backend in ("soundfont", "sine"):
-        t = median_time(lambda backend=backend: audio.synthesize(perf, SAMPLE_RATE, backend))
+        t = median_seconds(lambda backend=backend: audio.synthesize(perf, SAMPLE_RATE, backend))
         assert audio.last_backend == backend
         length = perf.duration + audio.TAIL_SECONDS
         print(f"  synthesize {backend:9s} {t:6.3f} s   {length / t:6.0f}x realtime  ({SAMPLE_RATE} Hz mono)")
     # The price of dynamics: symusic alone ignores velocity, one render of all notes.
     groups, audio.VELOCITY_GROUPS = audio.VELOCITY_GROUPS, 1
     try:
-        t = median_time(lambda: audio.synthesize(perf, SAMPLE_RATE, "soundfont"))
+        t = median_seconds(lambda: audio.synthesize(perf, SAMPLE_RATE, "soundfont"))
     finally:
         audio.VELOCITY_GROUPS = groups
     print(f"  (soundfont as one render, velocities ignored: {t:6.3f} s)")
@@ -84,9 +73,9 @@ def bench_notation() -> None:
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     chorale = music21.corpus.parse("bach/bwv66.6")
-    t_all = median_time(lambda: notation.score_svg(chorale))
+    t_all = median_seconds(lambda: notation.score_svg(chorale))
     xml = GeneralObjectExporter(chorale).parse().decode()
-    t_xml = median_time(lambda: GeneralObjectExporter(chorale).parse())
+    t_xml = median_seconds(lambda: GeneralObjectExporter(chorale).parse())
 
     def engrave():
         tk = verovio.toolkit()
@@ -94,7 +83,7 @@ def bench_notation() -> None:
         tk.loadData(xml)
         return tk.renderToSVG(1)
 
-    t_verovio = median_time(engrave)
+    t_verovio = median_seconds(engrave)
     print("\nnotation: bach/bwv66.6 (one page)")
     print(f"  score_svg (music21 → MusicXML → verovio SVG) {t_all:6.3f} s")
     print(f"    of which music21 MusicXML export           {t_xml:6.3f} s")

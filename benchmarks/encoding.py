@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -20,16 +19,7 @@ import numpy as np
 from course_lib import corpus
 from course_lib.encoding import PerformanceEncoding
 from course_lib.midi import read_midi, write_midi
-
-
-def median_time(fn, repeat: int = 5) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from timing import median_seconds  # benchmarks/timing.py
 
 
 def parse_libraries(paths: list[Path]) -> None:
@@ -55,7 +45,7 @@ def parse_libraries(paths: list[Path]) -> None:
         print("  (miditoolkit not installed: skipped)")
     base = None
     for name, read in readers.items():
-        t = median_time(lambda: [read(p) for p in paths], repeat=3)
+        t = median_seconds(lambda: [read(p) for p in paths], repeat=3)
         base = base or t
         print(f"  {name:38s} {t:7.3f} s   ({t / base:5.1f}× symusic)")
 
@@ -70,7 +60,7 @@ def main() -> None:
     t = time.perf_counter()
     works = corpus.load_works(progress=False)
     first_load = time.perf_counter() - t
-    load = median_time(lambda: corpus.load_works(progress=False), repeat=5)
+    load = median_seconds(lambda: corpus.load_works(progress=False), repeat=5)
     notes = sum(len(w.performance) for w in works)
     print(f"corpus: {len(works)} works, {notes:,} notes; load from cache {load:.2f} s (median of 5; "
           f"first call {first_load:.2f} s)")
@@ -79,8 +69,8 @@ def main() -> None:
     perfs = [w.performance for w in works]
     all_events = [enc.encode(p) for p in perfs]
     n_events = sum(len(e) for e in all_events)
-    t_enc = median_time(lambda: [enc.encode(p) for p in perfs], repeat=3)
-    t_dec = median_time(lambda: [enc.decode(e) for e in all_events], repeat=3)
+    t_enc = median_seconds(lambda: [enc.encode(p) for p in perfs], repeat=3)
+    t_dec = median_seconds(lambda: [enc.decode(e) for e in all_events], repeat=3)
     print(f"encode: {notes / t_enc:,.0f} notes/s, {n_events / t_enc:,.0f} events/s ({t_enc:.2f} s for the corpus)")
     print(f"decode: {n_events / t_dec:,.0f} events/s, {notes / t_dec:,.0f} notes/s ({t_dec:.2f} s for the corpus)")
     print(f"events per note: {n_events / notes:.2f}; median work length {int(np.median([len(e) for e in all_events]))} events")

@@ -13,26 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
 
 import torch
 
 from course_lib.models import PerformanceRNN
 from course_lib.training import profile_config, sequence_loss
-
-
-def _median_seconds(fn, repeat: int, warmup: int = 2, sync=lambda: None) -> float:
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from timing import median_seconds  # benchmarks/timing.py
 
 
 def train_throughput(profile: str, device: torch.device, onednn: bool, repeat: int) -> float:
@@ -53,7 +39,7 @@ def train_throughput(profile: str, device: torch.device, onednn: bool, repeat: i
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = onednn
     try:
-        seconds = _median_seconds(step, repeat, sync=sync)
+        seconds = median_seconds(step, repeat, warmup=2, sync=sync)
     finally:
         torch.backends.mkldnn.enabled = previous
     return config.batch_size * config.window / seconds
@@ -70,14 +56,14 @@ def generation(profile: str, device: torch.device, length: int, repeat: int) -> 
         _, state = model.step(prefix[:, t], None, state)
     last = prefix[:, -1]
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    step = _median_seconds(lambda: model.step(last, None, state), repeat * 20, sync=sync)
+    step = median_seconds(lambda: model.step(last, None, state), repeat * 20, sync=sync)
 
     def step_onednn():
         x = model.embed(last[:, None])
         model.lstm(x, state)  # nn.LSTM directly: the oneDNN kernel where PyTorch picks it
 
-    onednn = _median_seconds(step_onednn, repeat * 20, sync=sync)
-    recompute = _median_seconds(lambda: model(prefix)[:, -1], repeat, sync=sync)
+    onednn = median_seconds(step_onednn, repeat * 20, sync=sync)
+    recompute = median_seconds(lambda: model(prefix)[:, -1], repeat, sync=sync)
     return step, onednn, recompute
 
 
