@@ -98,7 +98,7 @@ def check_teacher_forcing_loss(fn: Callable) -> None:
             got = float(got.detach()) if hasattr(got, "detach") else float(got)
         except NotImplementedError:
             raise AssertionError("teacher_forcing_loss: not attempted yet (it raises NotImplementedError)") from None
-        want = float(sequence_loss(model, events))
+        want = float(sequence_loss(model, events).detach())
         if not np.isclose(got, want, rtol=1e-5, atol=1e-6):
             raise AssertionError(f"teacher_forcing_loss on a batch of shape {tuple(events.shape)}: expected "
                                  f"{want:.6f}, got {got:.6f} (are inputs events[:, :-1] and targets events[:, 1:]?)")
