@@ -27,6 +27,14 @@ def _check_primer(primer, vocab_size: int = 388) -> torch.Tensor:
     return ids
 
 
+def _device(model) -> torch.device:
+    """Where the model lives (CPU for a model without parameters, e.g. a toy in a test)."""
+    try:
+        return next(model.parameters()).device
+    except (AttributeError, StopIteration):
+        return torch.device("cpu")
+
+
 def _controls_at(controls, t: int, batch: int, device) -> torch.Tensor | None:
     """Controls for step t: ``(C,)`` one vector for the whole generation, or ``(T, C)``
     one per step (the last row is kept after T steps)."""
@@ -55,7 +63,7 @@ def _sampled_events(model, primer, temperature, top_k, top_p, controls, generato
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     filter_logits(torch.zeros(1, 2), top_k, top_p)  # validates top_k/top_p before any work
-    device = next(model.parameters()).device
+    device = _device(model)
     primer = _check_primer(primer)
     logits, state = _prime(model, primer, batch, controls, device)
     t = len(primer)
@@ -93,7 +101,7 @@ def greedy(model, primer: Sequence[int], steps: int, controls=None) -> np.ndarra
     Returns:
         ``steps`` generated event ids (primer excluded).
     """
-    device = next(model.parameters()).device
+    device = _device(model)
     primer = _check_primer(primer)
     logits, state = _prime(model, primer, 1, controls, device)
     out = []
