@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .augment import MAX_TRANSPOSE, STRETCH_FACTORS, random_augment
+from .augment import random_augment
 from .encoding import PerformanceEncoding
 from .performance import Performance
 
@@ -118,9 +118,7 @@ class EventWindows(Dataset):
         semitones, factor = 0, 1.0
         rng = np.random.default_rng((self.seed, self.epoch, i))
         if self.augment:
-            augmented, semitones, factor = random_augment(
-                perf, rng, max_semitones=MAX_TRANSPOSE, stretch_factors=STRETCH_FACTORS
-            )
+            augmented, semitones, factor = random_augment(perf, rng)
             events = self.encoding.encode(augmented)
             if len(events) < self.length + 1:  # a rare short window: keep its timing
                 events = self.encoding.encode(perf.transpose(semitones))
