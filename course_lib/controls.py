@@ -29,11 +29,8 @@ WINDOW_SECONDS = 3.0
 
 def _clock(events, enc: PerformanceEncoding) -> tuple[np.ndarray, float]:
     """Seconds before each event, and the length of the whole sequence."""
-    ids = enc._check_ids(events)
-    is_shift = (ids >= enc.time_shift_offset) & (ids < enc.velocity_offset)
-    steps = np.cumsum(np.where(is_shift, ids - enc.time_shift_offset + 1, 0))
-    before = np.concatenate([[0], steps[:-1]]) if len(steps) else steps
-    return before / enc.steps_per_second, (steps[-1] if len(steps) else 0) / enc.steps_per_second
+    steps, total = enc.clock(events)
+    return steps / enc.steps_per_second, total / enc.steps_per_second
 
 
 def event_times(events, encoding: PerformanceEncoding | None = None) -> np.ndarray:

@@ -218,11 +218,7 @@ class PerformanceEncoding:
         n = len(ids)
         if n == 0:
             return Performance.empty()
-        is_shift = (ids >= self.time_shift_offset) & (ids < self.velocity_offset)
-        shift = np.where(is_shift, ids - self.time_shift_offset + 1, 0)
-        clock = np.cumsum(shift) - shift  # steps elapsed before each event
-        end_of_piece = clock[-1] + shift[-1]
-
+        clock, end_of_piece = self.clock(ids)
         velocity = self.velocity_in_force(ids)
 
         # Every note-on ends at the next note-on or note-off of its pitch, else at the end.
@@ -244,6 +240,15 @@ class PerformanceEncoding:
             start[keep] * sec,
             end[keep] * sec,
         )
+
+    def clock(self, events) -> tuple[np.ndarray, int]:
+        """Clock steps elapsed before each event (the time shifts before it, added up),
+        and the steps of the whole sequence."""
+        ids = self._check_ids(events)
+        is_shift = (ids >= self.time_shift_offset) & (ids < self.velocity_offset)
+        steps = np.cumsum(np.where(is_shift, ids - self.time_shift_offset + 1, 0))
+        before = np.concatenate([[0], steps[:-1]]) if len(steps) else steps
+        return before, int(steps[-1]) if len(steps) else 0
 
     def velocity_in_force(self, events) -> np.ndarray:
         """The MIDI velocity a note-on would get at each event: that of the last
