@@ -74,12 +74,9 @@ def mean_velocity(events, window: float = WINDOW_SECONDS, encoding: PerformanceE
     Notebook: notebooks/03_control_signals.ipynb
     """
     enc = encoding or PerformanceEncoding()
-    ids = enc._check_ids(events)
-    times = event_times(ids, enc)
-    velocities = enc.velocity_in_force(ids)
-    on = ids < enc.note_off_offset
-    lo, hi = _window_counts(times, times[on], window)
-    cum = np.concatenate([[0.0], np.cumsum(velocities[on])])
+    ids, times, on_times, _ = _note_ons(events, enc)
+    lo, hi = _window_counts(times, on_times, window)
+    cum = np.concatenate([[0.0], np.cumsum(enc.velocity_in_force(ids)[ids < enc.note_off_offset])])
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(hi > lo, (cum[hi] - cum[lo]) / np.maximum(hi - lo, 1), np.nan)
 
