@@ -21,7 +21,8 @@ from .encoding import PerformanceEncoding
 
 __all__ = [
     "WINDOW_SECONDS", "event_times", "note_density", "mean_velocity", "pitch_class_histogram",
-    "relative_position", "with_missing_bit",
+    "relative_position", "with_missing_bit", "key_index", "KEY_NAMES", "DENSITY_EDGES", "VELOCITY_EDGES",
+    "BORN_RANGE", "ControlSpec",
 ]
 
 WINDOW_SECONDS = 3.0
@@ -132,6 +133,26 @@ def with_missing_bit(values, size: int) -> np.ndarray:
 DENSITY_EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # notes per second: 7 bins, as Performance RNN's log-spaced ones
 VELOCITY_EDGES = (16, 32, 48, 64, 80, 96, 112)     # mean MIDI velocity: 8 bins
 BORN_RANGE = (1250, 1950)                           # years of birth, scaled to 0–1
+_TONICS = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+KEY_NAMES = tuple(f"{t} {m}" for m in ("major", "minor") for t in _TONICS)  # the key control's 24 classes
+_LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def key_index(name: str) -> int:
+    """Index into :data:`KEY_NAMES` of a major or minor key written like ``"Bb major"``,
+    ``"C# minor"`` or ``"e- minor"`` (music21's flat); modal keys (dorian, ...) have none.
+
+    Raises:
+        ValueError: anything else, with the form that is expected.
+    """
+    parts = str(name).split()
+    if len(parts) == 2 and parts[1].lower() in ("major", "minor") and parts[0][:1].upper() in _LETTERS:
+        accidentals = parts[0][1:].replace("-", "b")
+        if set(accidentals) <= {"#", "b"}:
+            tonic = (_LETTERS[parts[0][0].upper()] + accidentals.count("#") - accidentals.count("b")) % 12
+            return tonic + 12 * (parts[1].lower() == "minor")
+    raise ValueError(f"unknown key {name!r}: write a tonic and major or minor, e.g. 'D major' or 'F# minor' "
+                     f"(allowed: {', '.join(KEY_NAMES)})")
 
 
 def _one_hot(index: np.ndarray, size: int) -> np.ndarray:
@@ -147,7 +168,11 @@ class ControlSpec:
     ``velocity`` (8 one-hot bins of mean velocity), ``position`` (0–1),
     ``pitch_classes`` (12 shares). From the work's metadata: ``period`` (one-hot over
     ``periods``), ``composer`` (one-hot over ``composers``), ``born`` (the composer's
-    year of birth, scaled to 0–1 over ``BORN_RANGE``; missing for folk tunes).
+    year of birth, scaled to 0–1 over ``BORN_RANGE``; missing for folk tunes),
+    ``group`` (one-hot over the composer's style group, :func:`course_lib.style.load_composer_groups`),
+    ``key`` (one-hot over the 24 major and minor keys of :data:`KEY_NAMES`, from the score's
+    key signature and moved with the window's transposition; missing for modal tunes and
+    scores without one).
 
     Args:
         names: the controls, in order.
@@ -160,15 +185,18 @@ class ControlSpec:
     """
 
     SIZES = {"density": len(DENSITY_EDGES) + 1, "velocity": len(VELOCITY_EDGES) + 1, "position": 1,
-             "pitch_classes": 12}
+             "pitch_classes": 12, "key": len(KEY_NAMES)}
 
     def __init__(self, names=("density", "velocity", "position", "pitch_classes"), *, periods=None,
                  composers=None, window: float = WINDOW_SECONDS) -> None:
         from .corpus import PERIODS, composer_table
+        from .style import load_composer_groups
 
         self.periods = tuple(periods or PERIODS)
         self.composers = tuple(composers or sorted({c.name for c in composer_table().values()}))
-        sizes = {**self.SIZES, "period": len(self.periods), "composer": len(self.composers), "born": 1}
+        self.groups = load_composer_groups()
+        sizes = {**self.SIZES, "period": len(self.periods), "composer": len(self.composers), "born": 1,
+                 "group": max(self.groups.values()) + 1}
         unknown = [n for n in names if n not in sizes]
         if unknown or not names:
             raise ValueError(f"unknown controls {unknown}; choose from {sorted(sizes)}")
@@ -184,7 +212,8 @@ class ControlSpec:
     def __repr__(self) -> str:
         return f"ControlSpec({list(self.names)}, size={self.size})"
 
-    def _values(self, name: str, events, work, offset: float, piece_seconds: float | None) -> np.ndarray | None:
+    def _values(self, name: str, events, work, offset: float, piece_seconds: float | None,
+                transpose: int) -> np.ndarray | None:
         if name == "density":
             bins = np.searchsorted(DENSITY_EDGES, note_density(events, self.window), side="right")
             return _one_hot(bins, self.sizes[name])
@@ -201,6 +230,18 @@ class ControlSpec:
             return np.clip(where, 0.0, 1.0)[:, None].astype(np.float32)
         if name == "pitch_classes":
             return pitch_class_histogram(events, self.window).astype(np.float32)
+        if name == "key":
+            try:
+                index = key_index(getattr(work, "key", None))
+            except ValueError:
+                return None  # no key signature, or a modal one: missing
+            index = (index % 12 + transpose) % 12 + 12 * (index >= 12)
+            return np.broadcast_to(_one_hot(np.array(index), self.sizes[name]), (len(events), self.sizes[name]))
+        if name == "group":
+            group = self.groups.get(getattr(work, "composer", None))
+            if group is None:
+                return None
+            return np.broadcast_to(_one_hot(np.array(group), self.sizes[name]), (len(events), self.sizes[name]))
         value = getattr(work, {"period": "period", "composer": "composer", "born": "born"}[name], None)
         known = {"period": self.periods, "composer": self.composers}.get(name)
         if value is None or (known is not None and value not in known):
@@ -213,7 +254,7 @@ class ControlSpec:
         return _one_hot(np.array(labels.index(value)), len(labels))
 
     def vectors(self, events, work=None, *, drop=(), offset: float = 0.0,
-                piece_seconds: float | None = None) -> np.ndarray:
+                piece_seconds: float | None = None, transpose: int = 0) -> np.ndarray:
         """(T, size) control vectors for every event of a window.
 
         Args:
@@ -223,11 +264,12 @@ class ControlSpec:
                 during training so one model can be asked with or without each.
             offset, piece_seconds: where the window starts in its piece and how long the
                 piece is, for ``position`` (default: the window is the whole piece).
+            transpose: semitones the window was transposed by (augmentation), for ``key``.
         """
         n = len(events)
         parts = []
         for name in self.names:
-            values = None if name in drop else self._values(name, events, work, offset, piece_seconds)
+            values = None if name in drop else self._values(name, events, work, offset, piece_seconds, transpose)
             parts.append(np.broadcast_to(with_missing_bit(None, self.sizes[name]), (n, self.sizes[name] + 1))
                          if values is None else with_missing_bit(values, self.sizes[name]))
         return np.concatenate(parts, axis=1).astype(np.float32)
@@ -237,7 +279,8 @@ class ControlSpec:
 
         ``density`` in notes per second, ``velocity`` a MIDI velocity 1–127, ``position``
         0–1, ``pitch_classes`` 12 non-negative weights (normalised here), ``period`` and
-        ``composer`` names, ``born`` a year within ``BORN_RANGE``.
+        ``composer`` names, ``group`` a group number, ``key`` a name such as ``"D minor"``,
+        ``born`` a year within ``BORN_RANGE``.
 
         Raises:
             ValueError: an unknown control, a value out of range or of the wrong size,
@@ -271,6 +314,12 @@ class ControlSpec:
             if v.shape != (12,) or (v < 0).any() or v.sum() <= 0:
                 raise ValueError(f"pitch_classes needs 12 non-negative weights (C, C#, …, B), got {v.tolist()}")
             return v / v.sum()
+        if name == "key":
+            return _one_hot(np.array(key_index(value)), self.sizes[name])
+        if name == "group":
+            if value not in range(self.sizes[name]):
+                raise ValueError(f"unknown composer group {value!r}; allowed: 0–{self.sizes[name] - 1}")
+            return _one_hot(np.array(value), self.sizes[name])
         if name == "born":
             low, high = BORN_RANGE
             if not low <= float(value) <= high:

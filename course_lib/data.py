@@ -137,7 +137,8 @@ class EventWindows(Dataset):
             first = self._group_start[w][self._index[i, 2]]
             item["controls"] = torch.from_numpy(self.controls.vectors(
                 item["events"].numpy(), self.works[w], drop=drop,
-                offset=float(piece.start[first]) * factor, piece_seconds=piece.duration * factor))
+                offset=float(piece.start[first]) * factor, piece_seconds=piece.duration * factor,
+                transpose=semitones))
         return item
 
 

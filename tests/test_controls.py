@@ -121,3 +121,52 @@ def test_metadata_controls_composer_and_year_of_birth():
         spec.request(composer="Bach")
     with pytest.raises(ValueError, match="1250–1950"):
         spec.request(born=2020)
+
+
+class _BachInD:
+    period, composer, born, key = "Baroque", "Johann Sebastian Bach", 1685, "D minor"
+
+
+class _ModalTune:
+    period, composer, born, key = "Traditional", "Traditional", None, "D dorian"
+
+
+def test_key_names_and_the_key_control_moves_with_transposition():
+    assert controls.key_index("C major") == 0 and controls.key_index("B- major") == 10
+    assert controls.key_index("e- minor") == 15 and controls.key_index("C# minor") == 13
+    with pytest.raises(ValueError, match="unknown key 'D dorian'.*allowed: C major"):
+        controls.key_index("D dorian")
+    spec = controls.ControlSpec(("key",))
+    d_minor = spec.vectors(EVENTS, _BachInD())
+    assert d_minor[0, 0] == 0 and d_minor[0, 1 + controls.KEY_NAMES.index("D minor")] == 1
+    up_three = spec.vectors(EVENTS, _BachInD(), transpose=3)  # D minor + 3 semitones = F minor
+    assert up_three[0, 1 + controls.KEY_NAMES.index("F minor")] == 1
+    down_three = spec.vectors(EVENTS, _BachInD(), transpose=-3)
+    assert down_three[0, 1 + controls.KEY_NAMES.index("B minor")] == 1
+    assert spec.vectors(EVENTS, _ModalTune())[0, 0] == 1  # modal: the key control is missing
+    assert np.array_equal(spec.request(key="D minor"), d_minor[0])
+
+
+def test_the_group_control_reads_the_shipped_composer_groups():
+    spec = controls.ControlSpec(("group",))
+    group = spec.groups["Johann Sebastian Bach"]
+    bach = spec.vectors(EVENTS, _BachInD())
+    assert bach[0, 0] == 0 and bach[0, 1 + group] == 1 and bach[0].sum() == 1
+    assert spec.vectors(EVENTS, _ModalTune())[0, 1 + spec.groups["Traditional"]] == 1
+    with pytest.raises(ValueError, match="unknown composer group 9; allowed: 0–"):
+        spec.request(group=9)
+
+
+def test_windows_carry_the_transposed_key():
+    from course_lib.data import EventWindows
+
+    piece = Performance.from_notes([(60 + (i % 5), 80, i * 0.25, i * 0.25 + 0.2) for i in range(200)])
+
+    class Work:
+        performance, period, composer, born, key = piece, "Baroque", "Johann Sebastian Bach", 1685, "C major"
+
+    spec = controls.ControlSpec(("key",))
+    windows = EventWindows([Work()], 32, augment=True, controls=spec, seed=3)
+    for i in range(len(windows)):
+        item = windows[i]
+        assert item["controls"][0, 1 + item["transpose"] % 12] == 1

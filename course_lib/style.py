@@ -1,0 +1,273 @@
+"""Style statistics of a performance: key estimate, a feature vector, composer groups,
+and an independent period classifier that judges generated music.
+
+None of this looks at a generative model: the features are plain statistics of the
+notes, so they can judge real and generated music alike.
+
+Notebooks: notebooks/03_control_signals.ipynb, notebooks/04_time_period_conditioning.ipynb
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from importlib import resources
+from typing import Sequence
+
+import numpy as np
+
+from .performance import Performance
+
+__all__ = [
+    "KEY_PROFILES", "PITCH_NAMES", "estimate_key", "FEATURE_NAMES", "style_features", "excerpts",
+    "composer_groups", "load_composer_groups", "PeriodClassifier",
+]
+
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+# Krumhansl & Kessler (1982) probe-tone ratings, tonic first (Krumhansl 1990, "Cognitive
+# Foundations of Musical Pitch", table 2.1); used by the Krumhansl–Schmuckler key finder.
+KEY_PROFILES = {
+    "major": np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]),
+    "minor": np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17]),
+}
+
+
+def _pitch_class_durations(perf: Performance) -> np.ndarray:
+    return np.bincount(np.asarray(perf.pitch) % 12, weights=perf.end - perf.start, minlength=12)
+
+
+def _key_scores(weights: np.ndarray) -> np.ndarray:
+    """(2, 12) correlation of ``weights`` with each major (row 0) and minor (row 1) key."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (12,) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"a key estimate needs 12 non-negative pitch-class weights with a positive sum, got {w}")
+    scores = np.empty((2, 12))
+    for m, profile in enumerate(KEY_PROFILES.values()):
+        for tonic in range(12):
+            scores[m, tonic] = np.corrcoef(w, np.roll(profile, tonic))[0, 1] if w.std() > 0 else 0.0
+    return scores
+
+
+def estimate_key(music) -> tuple[str, float]:
+    """The Krumhansl–Schmuckler key estimate: the major or minor key whose profile
+    correlates best with the duration-weighted pitch-class histogram.
+
+    Args:
+        music: a :class:`Performance`, or 12 pitch-class weights (C first).
+
+    Returns:
+        (``"G major"``-style name, correlation in [-1, 1]).
+
+    Raises:
+        ValueError: a performance without notes, or weights that are not 12 non-negative numbers.
+    """
+    if isinstance(music, Performance):
+        if len(music) == 0:
+            raise ValueError("cannot estimate the key of a performance without notes")
+        music = _pitch_class_durations(music)
+    scores = _key_scores(music)
+    mode, tonic = np.unravel_index(np.argmax(scores), scores.shape)
+    return f"{PITCH_NAMES[tonic]} {('major', 'minor')[mode]}", float(scores[mode, tonic])
+
+
+FEATURE_NAMES = (
+    ("notes_per_second", "mean_pitch", "pitch_spread", "pitch_range", "notes_per_onset", "log_duration",
+     "log_ioi_spread", "top_voice_step", "top_voice_repeat", "top_voice_leap", "mean_velocity",
+     "velocity_spread", "pitch_class_entropy", "major_minus_minor")
+    + tuple(f"degree_{i}" for i in range(12))
+)
+
+
+def style_features(perf: Performance) -> np.ndarray:
+    """A fixed-length vector of style statistics (see :data:`FEATURE_NAMES`).
+
+    Texture (notes per second and per onset), register, rhythm (spread of the log
+    inter-onset intervals), the melodic motion of the top voice (share of steps,
+    repeats and leaps), dynamics, and tonality: the pitch-class histogram rotated
+    so that the estimated tonic comes first (unchanged by transposition), its entropy,
+    and how much more major than minor it sounds.
+
+    Raises:
+        ValueError: fewer than two onsets.
+    """
+    start = perf.start
+    onsets, first = np.unique(np.round(start, 3), return_index=True)
+    if len(onsets) < 2:
+        raise ValueError(f"style features need at least two onsets, got {len(onsets)}")
+    pitch = perf.pitch.astype(np.float64)
+    seconds = max(float(perf.end.max() - start.min()), 1e-3)
+    top = np.maximum.reduceat(pitch, first)  # notes are sorted by start, then pitch
+    steps = np.abs(np.diff(top))
+    ioi = np.diff(onsets)
+    pcs = _pitch_class_durations(perf)
+    share = pcs / pcs.sum()
+    scores = _key_scores(pcs)
+    tonic = int(np.unravel_index(np.argmax(scores), scores.shape)[1])
+    entropy = -np.sum(share[share > 0] * np.log2(share[share > 0]))
+    return np.concatenate([[
+        len(pitch) / seconds, pitch.mean(), pitch.std(), np.percentile(pitch, 95) - np.percentile(pitch, 5),
+        len(pitch) / len(onsets), np.log(perf.end - start).mean(), np.log(ioi).std(),
+        np.mean((steps > 0) & (steps <= 2)), np.mean(steps == 0), np.mean(steps >= 5),
+        perf.velocity.mean(), perf.velocity.std(), entropy, scores[0].max() - scores[1].max(),
+    ], np.roll(share, -tonic)]).astype(np.float64)
+
+
+def excerpts(perf: Performance, seconds: float, *, limit: int | None = None) -> list[Performance]:
+    """Consecutive, non-overlapping excerpts of ``seconds`` (the last partial one dropped
+    unless it is the only one), each starting at 0 s; at most ``limit`` of them."""
+    if seconds <= 0:
+        raise ValueError(f"excerpt length must be > 0 seconds, got {seconds}")
+    count = max(1, int(perf.duration // seconds))
+    if limit is not None:
+        count = min(count, limit)
+    return [perf.slice(i * seconds, (i + 1) * seconds) for i in range(count)]
+
+
+# -- composer groups --------------------------------------------------------------------------
+def _kmeans(x: np.ndarray, k: int, seed: int, restarts: int = 20, iterations: int = 100) -> np.ndarray:
+    """Labels of the best of ``restarts`` k-means++ runs (lowest within-cluster sum of squares)."""
+    rng = np.random.default_rng(seed)
+    best, best_cost = None, np.inf
+    for _ in range(restarts):
+        centres = [x[rng.integers(len(x))]]
+        for _ in range(1, k):
+            d = np.min([((x - c) ** 2).sum(1) for c in centres], axis=0)
+            centres.append(x[rng.choice(len(x), p=d / d.sum())])
+        centres = np.array(centres)
+        for _ in range(iterations):
+            labels = ((x[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+            new = np.array([x[labels == j].mean(0) if (labels == j).any() else centres[j] for j in range(k)])
+            if np.allclose(new, centres):
+                break
+            centres = new
+        cost = ((x - centres[labels]) ** 2).sum()
+        if cost < best_cost - 1e-9:
+            best, best_cost = labels, cost
+    # Number the groups by first appearance, so the labels do not depend on the restart that won.
+    order = {old: new for new, old in enumerate(dict.fromkeys(best.tolist()))}
+    return np.array([order[g] for g in best])
+
+
+def composer_groups(works: Sequence, k: int = 5, *, excerpt_seconds: float = 20.0, seed: int = 0) -> dict[str, int]:
+    """Cluster composers by style: k-means over each composer's mean style features.
+
+    Every training work contributes up to four excerpts; features are standardised
+    across composers, and each composer counts once however many works it has.
+    Deterministic for a given ``seed``. Returns {composer: group number 0..k-1}.
+    """
+    per_composer: dict[str, list[np.ndarray]] = {}
+    for w in works:
+        for ex in excerpts(w.performance, excerpt_seconds, limit=4):
+            try:
+                per_composer.setdefault(w.composer, []).append(style_features(ex))
+            except ValueError:
+                continue
+    names = sorted(per_composer)
+    if len(names) < k:
+        raise ValueError(f"{len(names)} composers cannot make {k} groups")
+    x = np.array([np.mean(per_composer[n], axis=0) for n in names])
+    x = (x - x.mean(0)) / np.where(x.std(0) > 0, x.std(0), 1.0)
+    return dict(zip(names, _kmeans(x, k, seed).tolist()))
+
+
+COMPOSER_GROUPS_CSV = "composer_groups.csv"
+
+
+def load_composer_groups() -> dict[str, int]:
+    """The shipped composer groups (``course_lib/data/composer_groups.csv``, rebuilt by
+    ``python tools/build_composer_groups.py``)."""
+    text = resources.files("course_lib").joinpath("data", COMPOSER_GROUPS_CSV).read_text(encoding="utf-8")
+    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    return {r["composer"]: int(r["group"]) for r in rows}
+
+
+# -- the period classifier ---------------------------------------------------------------------
+@dataclass
+class PeriodClassifier:
+    """Multinomial logistic regression from :func:`style_features` of excerpts to a period.
+
+    Trained with class-balanced weights (the corpus is mostly folk tunes), so a rare
+    period counts as much as a common one. Independent of every generative model, so
+    it can judge their output.
+
+    Notebook: notebooks/04_time_period_conditioning.ipynb
+    """
+
+    periods: tuple[str, ...] = ()
+    excerpt_seconds: float = 20.0
+    weights: np.ndarray | None = None
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    def _dataset(self, works: Sequence, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        feats, labels = [], []
+        for w in works:
+            if w.period not in self.periods:
+                continue
+            for ex in excerpts(w.performance, self.excerpt_seconds, limit=limit):
+                try:
+                    feats.append(style_features(ex))
+                except ValueError:
+                    continue
+                labels.append(self.periods.index(w.period))
+        return np.array(feats).reshape(-1, len(FEATURE_NAMES)), np.array(labels, dtype=np.int64)
+
+    def fit(self, works: Sequence, *, excerpts_per_work: int = 6, steps: int = 500, l2: float = 1e-3,
+            seed: int = 0) -> "PeriodClassifier":
+        """Fit on up to ``excerpts_per_work`` excerpts of each work (its ``.period`` is the label)."""
+        import torch
+
+        if not self.periods:
+            self.periods = tuple(sorted({w.period for w in works}))
+        x, y = self._dataset(works, excerpts_per_work)
+        if len(set(y.tolist())) < 2:
+            raise ValueError("a period classifier needs excerpts of at least two periods")
+        self.mean, self.scale = x.mean(0), np.where(x.std(0) > 0, x.std(0), 1.0)
+        xt = torch.as_tensor((x - self.mean) / self.scale, dtype=torch.float32)
+        xt = torch.cat([xt, torch.ones(len(xt), 1)], 1)
+        yt = torch.as_tensor(y)
+        counts = np.bincount(y, minlength=len(self.periods)).astype(np.float64)
+        class_weight = torch.as_tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1), 0.0),
+                                       dtype=torch.float32)
+        torch.manual_seed(seed)
+        w = torch.zeros(xt.shape[1], len(self.periods), requires_grad=True)
+        opt = torch.optim.LBFGS([w], max_iter=steps, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(xt @ w, yt, weight=class_weight) + l2 * (w[:-1] ** 2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        self.weights = w.detach().numpy()
+        return self
+
+    def predict_proba(self, performances: Sequence[Performance]) -> np.ndarray:
+        """(N, len(periods)) probabilities, one row per performance."""
+        if self.weights is None:
+            raise RuntimeError("the classifier is not fitted yet: call .fit(works) first")
+        x = np.array([style_features(p) for p in performances]).reshape(-1, len(FEATURE_NAMES))
+        logits = np.concatenate([(x - self.mean) / self.scale, np.ones((len(x), 1))], 1) @ self.weights
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(1, keepdims=True)
+
+    def predict(self, performances: Sequence[Performance]) -> list[str]:
+        """The most probable period of each performance."""
+        return [self.periods[i] for i in self.predict_proba(performances).argmax(1)]
+
+    def evaluate(self, works: Sequence, *, excerpts_per_work: int = 6) -> dict:
+        """Accuracy, balanced accuracy (the mean of per-period recalls, over periods that
+        occur) and the confusion matrix (rows: true period, columns: predicted) on the
+        excerpts of ``works``."""
+        x, y = self._dataset(works, excerpts_per_work)
+        logits = np.concatenate([(x - self.mean) / self.scale, np.ones((len(x), 1))], 1) @ self.weights
+        pred = logits.argmax(1)
+        k = len(self.periods)
+        confusion = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
+        present = confusion.sum(1) > 0
+        recall = np.diag(confusion)[present] / confusion.sum(1)[present]
+        return {"accuracy": float((pred == y).mean()), "balanced_accuracy": float(recall.mean()),
+                "confusion": confusion, "excerpts": len(y)}
