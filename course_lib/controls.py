@@ -212,6 +212,32 @@ class ControlSpec:
     def __repr__(self) -> str:
         return f"ControlSpec({list(self.names)}, size={self.size})"
 
+    def slices(self) -> dict[str, slice]:
+        """Where each control (its c0 bit first) sits in the control vector."""
+        out, start = {}, 0
+        for name, size in self.sizes.items():
+            out[name] = slice(start, start + size + 1)
+            start += size + 1
+        return out
+
+    def only(self, vectors, given=()):
+        """A copy of ``vectors`` (numpy or torch, any leading shape) where every control
+        not named in ``given`` is presented as missing, e.g. to ask the model with the
+        period alone.
+
+        Raises:
+            ValueError: a name this spec does not have.
+        """
+        unknown = set(given) - set(self.names)
+        if unknown:
+            raise ValueError(f"this model has no control {sorted(unknown)}; it reads {list(self.names)}")
+        out = vectors.clone() if hasattr(vectors, "clone") else np.array(vectors, copy=True)
+        for name, where in self.slices().items():
+            if name not in given:
+                out[..., where] = 0
+                out[..., where.start] = 1
+        return out
+
     def _values(self, name: str, events, work, offset: float, piece_seconds: float | None,
                 transpose: int) -> np.ndarray | None:
         if name == "density":

@@ -141,7 +141,7 @@ def sample(model, primer: Sequence[int], steps: int, temperature: float = 1.0, t
 def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None, *, temperature: float = 1.0,
                      top_k: int | None = None, top_p: float | None = None, controls=None,
                      generator: torch.Generator | None = None, encoding: PerformanceEncoding | None = None,
-                     max_events: int = 20_000, progress: bool = False) -> np.ndarray:
+                     max_events: int = 20_000, num_samples: int | None = None, progress: bool = False):
     """Sample until the music lasts ``seconds`` (counting time-shift events).
 
     Args:
@@ -149,30 +149,41 @@ def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None,
         primer: events to continue; default: one VELOCITY event, the way every
             training window begins.
         max_events: stop here even if the model hardly moves the clock.
+        num_samples: draw this many pieces at once (one batched step per event).
         progress: show a progress bar (in seconds of music).
 
     Returns:
-        The generated events (primer excluded), ending where ``seconds`` is reached.
+        The generated events (primer excluded), ending where ``seconds`` is reached;
+        a list of such arrays when ``num_samples`` is given.
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
     enc = encoding or PerformanceEncoding()
     if primer is None:
         primer = [enc.velocity(int(enc.velocity_to_bin(70)))]
-    stream = _sampled_events(model, primer, temperature, top_k, top_p, controls, generator, 1)
-    target, elapsed, out = round(seconds * enc.steps_per_second), 0, []
+    batch = 1 if num_samples is None else int(num_samples)
+    if batch < 1:
+        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    stream = _sampled_events(model, primer, temperature, top_k, top_p, controls, generator, batch)
+    target = round(seconds * enc.steps_per_second)
+    elapsed = np.zeros(batch, dtype=np.int64)
+    ends = np.full(batch, -1)  # where each piece reached `seconds` (-1: not yet)
+    out = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=round(seconds, 2), desc="generating", unit="s of music")
-    while elapsed < target and len(out) < max_events:
-        e = int(next(stream)[0])
+    while (ends < 0).any() and len(out) < max_events:
+        e = next(stream).numpy()
         out.append(e)
-        if enc.time_shift_offset <= e < enc.velocity_offset:
-            shift = e - enc.time_shift_offset + 1
-            elapsed += shift
-            if bar is not None:
-                bar.update(shift / enc.steps_per_second)
+        before = min(elapsed.min(), target)
+        is_shift = (enc.time_shift_offset <= e) & (e < enc.velocity_offset)
+        elapsed += np.where(is_shift & (ends < 0), e - enc.time_shift_offset + 1, 0)
+        ends[(ends < 0) & (elapsed >= target)] = len(out)
+        if bar is not None:
+            bar.update((min(elapsed.min(), target) - before) / enc.steps_per_second)
     if bar is not None:
         bar.close()
-    return np.array(out, dtype=np.int64)
+    events = np.array(out, dtype=np.int64).reshape(-1, batch).T
+    pieces = [row[:end] if end >= 0 else row for row, end in zip(events, ends)]
+    return pieces[0] if num_samples is None else pieces

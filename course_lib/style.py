@@ -37,16 +37,22 @@ def _pitch_class_durations(perf: Performance) -> np.ndarray:
     return np.bincount(np.asarray(perf.pitch) % 12, weights=perf.end - perf.start, minlength=12)
 
 
+def _standardise(x: np.ndarray) -> np.ndarray:
+    x = x - x.mean(-1, keepdims=True)
+    norm = np.sqrt((x ** 2).sum(-1, keepdims=True))
+    return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
+
+
+# (2, 12, 12): every major (row 0) and minor (row 1) profile rotated to each tonic, standardised.
+_ROTATED = _standardise(np.array([[np.roll(p, t) for t in range(12)] for p in KEY_PROFILES.values()]))
+
+
 def _key_scores(weights: np.ndarray) -> np.ndarray:
-    """(2, 12) correlation of ``weights`` with each major (row 0) and minor (row 1) key."""
+    """(2, 12) Pearson correlation of ``weights`` with each major (row 0) and minor (row 1) key."""
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (12,) or (w < 0).any() or w.sum() <= 0:
         raise ValueError(f"a key estimate needs 12 non-negative pitch-class weights with a positive sum, got {w}")
-    scores = np.empty((2, 12))
-    for m, profile in enumerate(KEY_PROFILES.values()):
-        for tonic in range(12):
-            scores[m, tonic] = np.corrcoef(w, np.roll(profile, tonic))[0, 1] if w.std() > 0 else 0.0
-    return scores
+    return _ROTATED @ _standardise(w)
 
 
 def estimate_key(music) -> tuple[str, float]:

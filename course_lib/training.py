@@ -35,7 +35,7 @@ from .models import MODEL_NAMES, PROFILES as MODEL_PROFILES, build_model, datacl
 __all__ = [
     "TrainConfig", "TRAIN_PROFILES", "train", "evaluate", "baselines", "load_model",
     "save_checkpoint", "CheckpointError", "pick_device", "sequence_loss", "report", "run",
-    "corpus_windows", "profile_config",
+    "corpus_windows", "profile_config", "window_losses",
 ]
 
 CHECKPOINT_FORMAT = 1
@@ -237,6 +237,36 @@ def evaluate(model: nn.Module, windows: EventWindows, *, batch_size: int = 64, m
         count += tokens
     model.train(was_training)
     return total / max(count, 1)
+
+
+@torch.no_grad()
+def window_losses(model: nn.Module, windows: EventWindows, indices=None, *, given=None, batch_size: int = 64,
+                  device: torch.device | None = None) -> np.ndarray:
+    """The mean NLL per event (nats) of each held-out window, one number per window.
+
+    Args:
+        indices: which windows (default: all).
+        given: for a conditioned model, the controls it is told (the others are presented
+            as missing, c0 = 1); None tells it every control the windows carry.
+
+    Notebook: notebooks/04_time_period_conditioning.ipynb
+    """
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    indices = list(range(len(windows))) if indices is None else list(indices)
+    out = []
+    for start in range(0, len(indices), batch_size):
+        batch = _collate([windows[i] for i in indices[start:start + batch_size]], device)
+        events, controls = batch["events"], batch.get("controls")
+        if controls is not None and given is not None:
+            controls = windows.controls.only(controls, given)
+        with _autocast(device):
+            logits = model(events[:, :-1], controls[:, :-1] if controls is not None else None)
+        nll = F.cross_entropy(logits.float().transpose(1, 2), events[:, 1:], reduction="none")
+        out.append(nll.mean(1).cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def _collate(items: list[dict], device: torch.device) -> dict:

@@ -170,3 +170,19 @@ def test_windows_carry_the_transposed_key():
     for i in range(len(windows)):
         item = windows[i]
         assert item["controls"][0, 1 + item["transpose"] % 12] == 1
+
+
+def test_only_presents_the_other_controls_as_missing():
+    import torch
+
+    spec = controls.ControlSpec(("density", "period"))
+    full = spec.vectors(EVENTS, _BachInD())
+    period_only = spec.only(full, ["period"])
+    where = spec.slices()
+    assert where["density"] == slice(0, 8) and where["period"] == slice(8, 16)
+    assert np.array_equal(period_only[:, where["period"]], full[:, where["period"]])
+    assert (period_only[:, 0] == 1).all() and (period_only[:, 1:8] == 0).all()
+    assert torch.equal(spec.only(torch.as_tensor(full), ["period"]), torch.as_tensor(period_only))
+    assert np.array_equal(spec.only(full, ["density", "period"]), full)
+    with pytest.raises(ValueError, match="no control \\['key'\\]"):
+        spec.only(full, ["key"])

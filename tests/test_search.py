@@ -36,3 +36,28 @@ def test_bad_arguments_are_clear_errors(kwargs, message):
     args = {"primer": [1], "steps": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
         sample(Toy(), **args)
+
+
+class Shifts:
+    """Time shifts of 0.1 s or 0.5 s, equally likely: pieces reach a length at different steps."""
+
+    def step(self, events, controls, state):
+        logits = torch.full((len(events), 388), -1e4)
+        logits[:, [256 + 9, 256 + 49]] = 0.0
+        return logits, state
+
+
+def test_generate_seconds_stops_each_batched_piece_at_its_own_length():
+    from course_lib.encoding import PerformanceEncoding
+    from course_lib.search import generate_seconds
+
+    enc = PerformanceEncoding()
+    pieces = generate_seconds(Shifts(), 3.0, num_samples=6, generator=torch.Generator().manual_seed(0))
+    assert len(pieces) == 6 and len({len(p) for p in pieces}) > 1
+    for p in pieces:
+        steps, total = enc.clock(p)
+        assert total >= 300 and steps[-1] < 300  # the last shift crosses 3 s, none before it did
+    one = generate_seconds(Shifts(), 3.0, generator=torch.Generator().manual_seed(0))
+    assert one.ndim == 1 and enc.clock(one)[1] >= 300
+    with pytest.raises(ValueError, match="num_samples"):
+        generate_seconds(Shifts(), 1.0, num_samples=0)

@@ -196,3 +196,10 @@ def test_a_conditioned_model_trains_resumes_and_loads(tmp_path):
     events = sample(loaded, [370, 60], 20, controls=request, generator=torch.Generator().manual_seed(0))
     assert events.shape == (20,)
     assert np.isfinite(evaluate(model, valid_w))
+    from course_lib.training import window_losses
+
+    per_window = window_losses(model, valid_w, batch_size=3)
+    assert per_window.shape == (len(valid_w),)
+    assert per_window.mean() == pytest.approx(evaluate(model, valid_w), rel=1e-5)
+    blind = window_losses(model, valid_w, [0, 1], given=())
+    assert blind.shape == (2,) and not np.allclose(blind, per_window[:2])
