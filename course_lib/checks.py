@@ -16,10 +16,13 @@ import numpy as np
 from .encoding import PerformanceEncoding, split_time_shift
 
 __all__ = ["check_split_time_shift", "check_velocity_to_bin", "check_encode", "check_transpose_events",
-           "check_teacher_forcing_loss", "check_training_step"]
+           "check_teacher_forcing_loss", "check_training_step", "check_note_density", "check_with_missing_bit",
+           "check_nll_table", "check_containment"]
 
 
-def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[tuple]) -> None:
+def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[tuple], *,
+             close: bool = False) -> None:
+    """``close``: numbers may differ by rounding (1e-6 relative), not more."""
     cases = list(cases)
     for args in cases:
         expected = reference(*args)
@@ -27,7 +30,9 @@ def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[
             got = learner(*args)
         except NotImplementedError:
             raise AssertionError(f"{name}: not attempted yet (it raises NotImplementedError)") from None
-        if not np.array_equal(np.asarray(got), np.asarray(expected)):
+        same = (np.shape(got) == np.shape(expected) and np.allclose(got, expected, rtol=1e-6, atol=1e-9, equal_nan=True)
+                if close else np.array_equal(np.asarray(got), np.asarray(expected)))
+        if not same:
             shown = ", ".join(_short(a) for a in args)
             raise AssertionError(f"{name}({shown}): expected {_short(expected)}, got {_short(got)}")
     print(f"✓ {name}: {len(cases)} cases agree with the library")
@@ -132,3 +137,65 @@ def check_training_step(fn: Callable) -> None:
             raise AssertionError(f"training_step: after two steps parameter {name!r} differs from the library's "
                                  "(zero the gradients, backward the loss, then optimizer.step())")
     print("✓ training_step: two steps move every parameter exactly as the library's step")
+
+
+def _random_pieces(count: int, seed: int) -> list:
+    from .performance import Performance
+
+    rng = np.random.default_rng(seed)
+    pieces = []
+    for _ in range(count):
+        n = int(rng.integers(1, 40))
+        start = np.sort(rng.choice(np.arange(0, 1200), n)) / 100  # on the 10 ms grid
+        length = rng.integers(5, 150, n) / 100
+        pieces.append(Performance(rng.integers(40, 90, n), rng.integers(20, 120, n), start, start + length))
+    return pieces
+
+
+def check_note_density(fn: Callable) -> None:
+    """Chapter 3: notes struck per second in the window centred on each event."""
+    from .controls import note_density
+
+    enc = PerformanceEncoding()
+    cases = [(enc.encode(p), w) for p, w in zip(_random_pieces(12, 3), [1.0, 2.0, 3.0, 4.5] * 3)]
+    _compare("note_density", lambda e, w: np.asarray(fn(e, w), dtype=np.float64), note_density, cases, close=True)
+
+
+def check_with_missing_bit(fn: Callable) -> None:
+    """Chapter 3: a control with its c0 bit: [0, *values] if known, [1, 0, ..., 0] if None."""
+    from .controls import with_missing_bit
+
+    cases = [(None, 1), (None, 7), ([0.25], 1), ([0, 0, 1, 0, 0, 0, 0], 7), (list(np.linspace(0, 1, 12)), 12)]
+    _compare("with_missing_bit", lambda v, s: np.asarray(fn(v, s), dtype=np.float32), with_missing_bit, cases,
+             close=True)
+
+
+def check_nll_table(fn: Callable) -> None:
+    """Chapter 4: {label: (number of windows, mean NLL)} from per-window losses and labels."""
+    from .training import nll_table
+
+    rng = np.random.default_rng(4)
+    cases = []
+    for n in (1, 5, 40):
+        labels = list(rng.choice(["Baroque", "Renaissance", "Traditional"], n))
+        cases.append((rng.uniform(1, 4, n), labels))
+
+    def as_rows(table):
+        return sorted((k, int(c), float(m)) for k, (c, m) in dict(table).items())
+
+    for losses, labels in cases:
+        got, expected = as_rows(fn(losses, labels)), as_rows(nll_table(losses, labels))
+        if [r[:2] for r in got] != [r[:2] for r in expected] or not np.allclose(
+                [r[2] for r in got], [r[2] for r in expected]):
+            raise AssertionError(f"nll_table: expected {expected}, got {got}")
+    print(f"✓ nll_table: {len(cases)} cases agree with the library")
+
+
+def check_containment(fn: Callable) -> None:
+    """Chapter 4: the share of a sample's n-grams that a source piece also has."""
+    from .retrieval import containment, shingles
+
+    pieces = _random_pieces(6, 5)
+    cases = [(shingles(a, "pitch", 2), shingles(b, "pitch", 2)) for a in pieces[:3] for b in pieces[3:]]
+    cases += [(set(), {(1, 2)}), ({(1, 2), (2, 3)}, {(1, 2)})]
+    _compare("containment", lambda a, b: float(fn(a, b)), containment, cases, close=True)

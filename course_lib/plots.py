@@ -29,6 +29,8 @@ __all__ = [
     "event_histogram",
     "length_histogram",
     "loss_curve",
+    "control_signals",
+    "confusion_matrix",
 ]
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -411,6 +413,74 @@ def loss_curve(
     if keys:
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig, ax
+
+
+# -- control signals and classifiers ------------------------------------------------------------
+def control_signals(events, *, window: float = 3.0, title: str | None = None, encoding=None):
+    """Four stacked panels over the same time axis: the piano roll, note density (notes
+    per second), mean velocity, and the pitch-class histogram, each computed in the
+    window centred on every event.
+
+    Returns:
+        ``(fig, axes)``.
+
+    Notebook: notebooks/03_control_signals.ipynb
+    """
+    from . import controls
+    from .encoding import PerformanceEncoding
+
+    enc = encoding or PerformanceEncoding()
+    ids = _as_ids(events)
+    times = controls.event_times(ids, enc)
+    fig, axes = plt.subplots(4, 1, figsize=(10, 8), sharex=True,
+                             gridspec_kw={"height_ratios": [3, 1.2, 1.2, 2]})
+    piano_roll(enc.decode(ids), axes[0], title=title)
+    axes[0].set_xlabel("")
+    axes[1].plot(times, controls.note_density(ids, window, enc), color="tab:blue")
+    axes[1].set_ylabel("notes / s")
+    axes[2].plot(times, controls.mean_velocity(ids, window, enc), color="tab:orange")
+    axes[2].set_ylabel("velocity")
+    pcs = controls.pitch_class_histogram(ids, window, enc)
+    edges = np.concatenate([times, [times[-1] + 1e-3]]) if len(times) else np.zeros(1)
+    axes[3].pcolormesh(edges, np.arange(13) - 0.5, pcs.T, cmap="Greys", shading="flat", vmin=0, vmax=pcs.max() or 1)
+    axes[3].set_yticks(range(12), NOTE_NAMES, fontsize=7)
+    axes[3].set_ylabel("pitch class")
+    axes[3].set_xlabel("time (s)")
+    for ax in axes[1:3]:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, axes
+
+
+def confusion_matrix(confusion, labels: Sequence[str], ax=None, *, title: str | None = None):
+    """A confusion matrix (rows: true class, columns: predicted), each row shaded by its
+    share and annotated with its counts.
+
+    Returns:
+        ``(fig, ax)``.
+
+    Notebook: notebooks/04_time_period_conditioning.ipynb
+    """
+    counts = np.asarray(confusion)
+    if counts.shape != (len(labels), len(labels)):
+        raise ValueError(f"a confusion matrix over {len(labels)} labels must be {len(labels)} x {len(labels)}, "
+                         f"got shape {counts.shape}")
+    fig, ax = _axes(ax, figsize=(6, 5))
+    rows = counts.sum(1, keepdims=True)
+    share = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            if counts[i, j]:
+                ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=8,
+                        color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
     if title:
         ax.set_title(title)
     return fig, ax

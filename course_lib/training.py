@@ -35,7 +35,7 @@ from .models import MODEL_NAMES, PROFILES as MODEL_PROFILES, build_model, datacl
 __all__ = [
     "TrainConfig", "TRAIN_PROFILES", "train", "evaluate", "baselines", "load_model",
     "save_checkpoint", "CheckpointError", "pick_device", "sequence_loss", "report", "run",
-    "corpus_windows", "profile_config", "window_losses",
+    "corpus_windows", "profile_config", "window_losses", "nll_table",
 ]
 
 CHECKPOINT_FORMAT = 1
@@ -267,6 +267,23 @@ def window_losses(model: nn.Module, windows: EventWindows, indices=None, *, give
         out.append(nll.mean(1).cpu().numpy())
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def nll_table(losses, labels, order: Sequence[str] | None = None) -> dict[str, tuple[int, float]]:
+    """{label: (number of windows, mean NLL)}: per-window losses grouped by a label such
+    as each window's period; labels in ``order`` (default: sorted), those without windows left out.
+
+    Notebook: notebooks/04_time_period_conditioning.ipynb
+    """
+    losses, labels = np.asarray(losses, dtype=np.float64), np.asarray(labels)
+    if losses.shape != labels.shape:
+        raise ValueError(f"one label per loss: got {losses.shape} losses and {labels.shape} labels")
+    table = {}
+    for label in (order or sorted(set(labels.tolist()))):
+        hit = labels == label
+        if hit.any():
+            table[label] = (int(hit.sum()), float(losses[hit].mean()))
+    return table
 
 
 def _collate(items: list[dict], device: torch.device) -> dict:

@@ -70,3 +70,29 @@ def test_chapter_2_checks_accept_the_reference_and_reject_mistakes():
         checks.check_teacher_forcing_loss(unshifted)
     with pytest.raises(AssertionError, match="differs"):
         checks.check_training_step(step_without_zero_grad)
+
+
+def test_chapter_3_and_4_checks_accept_the_library_and_reject_mistakes():
+    from course_lib import controls, retrieval, training
+
+    checks.check_note_density(controls.note_density)
+    checks.check_with_missing_bit(controls.with_missing_bit)
+    checks.check_nll_table(training.nll_table)
+    checks.check_containment(retrieval.containment)
+    with pytest.raises(AssertionError, match="note_density"):
+        checks.check_note_density(lambda e, w: controls.note_density(e, w) * w)  # a count, not a rate
+    with pytest.raises(AssertionError, match="with_missing_bit"):
+        checks.check_with_missing_bit(lambda v, s: controls.with_missing_bit(v, s)[1:])  # no c0 bit
+    with pytest.raises(AssertionError, match="nll_table"):
+        checks.check_nll_table(lambda l, p: {k: (c, m + 0.1) for k, (c, m) in training.nll_table(l, p).items()})
+    with pytest.raises(AssertionError, match="containment"):
+        checks.check_containment(retrieval.jaccard)
+
+
+def test_nll_table_groups_and_orders():
+    from course_lib.training import nll_table
+
+    table = nll_table([1.0, 2.0, 4.0], ["b", "a", "b"], order=["b", "a", "c"])
+    assert list(table) == ["b", "a"] and table["b"] == (2, 2.5) and table["a"] == (1, 2.0)
+    with pytest.raises(ValueError, match="one label per loss"):
+        nll_table([1.0], ["a", "b"])

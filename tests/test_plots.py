@@ -169,3 +169,22 @@ def test_loss_curve_dict_of_lists_and_keys():
     assert ax.get_xlabel() == "epoch"
     with pytest.raises(KeyError, match="valid_loss"):
         plots.loss_curve({"train_loss": [1.0]}, keys=["valid_loss"])
+
+
+def test_control_signals_draw_four_panels_over_one_time_axis():
+    from course_lib.encoding import PerformanceEncoding
+
+    perf = Performance.from_notes([(60 + i % 12, 40 + 5 * i, i * 0.2, i * 0.2 + 0.3) for i in range(15)])
+    fig, axes = plots.control_signals(PerformanceEncoding().encode(perf), title="scale")
+    assert len(axes) == 4 and axes[1].get_ylabel() == "notes / s"
+    density_line = axes[1].lines[0].get_ydata()
+    assert density_line.max() == pytest.approx(15 / 3.0, rel=0.35)  # window of 3 s around the middle
+    plt.close(fig)
+
+
+def test_confusion_matrix_annotates_counts_and_checks_its_shape():
+    fig, ax = plots.confusion_matrix([[3, 1], [0, 2]], ["a", "b"], title="t")
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "2", "3"]
+    with pytest.raises(ValueError, match="2 x 2"):
+        plots.confusion_matrix([[1, 2, 3]], ["a", "b"])
+    plt.close(fig)
