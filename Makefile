@@ -46,6 +46,7 @@ test-notebooks: setup
 
 benchmarks: setup
 	$(PY) benchmarks/encoding.py
+	$(PY) benchmarks/controls.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -89,19 +89,52 @@ def _generate(args: argparse.Namespace) -> int:
     from .training import load_model
 
     model = load_model(args.checkpoint)
+    controls = _requested_controls(model, args.control or [])
     enc = PerformanceEncoding()
     primer = None
     if args.primer:
         primer = enc.encode(read_midi(args.primer))[: args.primer_events]
     generator = torch.Generator().manual_seed(args.seed)
     events = generate_seconds(model, args.seconds, primer, temperature=args.temperature, top_k=args.top_k,
-                              top_p=args.top_p, generator=generator, progress=not args.quiet)
+                              top_p=args.top_p, controls=controls, generator=generator, progress=not args.quiet)
     performance = enc.decode(events)
     out = write_midi(performance, args.out)
     print(f"{len(events)} events → {len(performance)} notes, {performance.duration:.1f} s → {out}")
     if args.wav:
         print(f"audio → {audio.write_wav(performance, Path(args.out).with_suffix('.wav'))}")
     return 0
+
+
+def _requested_controls(model, items: list[str]):
+    """``NAME=VALUE`` requests → the model's control vector (None for an unconditioned model).
+    Controls not named are missing (c0 = 1)."""
+    import torch
+
+    spec = model.train_config.control_spec()
+    if spec is None:
+        if items:
+            raise ValueError(f"this model was trained without controls; drop --control {' '.join(items)}")
+        return None
+    values = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not text:
+            raise ValueError(f"--control {item!r}: write NAME=VALUE, e.g. density=6 or period=Baroque "
+                             f"(this model reads {', '.join(spec.names)})")
+        try:
+            if name == "pitch_classes":
+                values[name] = [float(v) for v in text.split(",")]
+            elif name in ("density", "velocity", "position", "born"):
+                values[name] = float(text)
+            elif name == "group":
+                values[name] = int(text)
+            else:
+                values[name] = text
+        except ValueError:
+            raise ValueError(f"--control {item!r}: {name} needs a number"
+                             + (" for each of the 12 pitch classes, separated by commas" if name == "pitch_classes"
+                                else "")) from None
+    return torch.as_tensor(spec.request(**values))
 
 
 def _corpus(args: argparse.Namespace) -> int:
@@ -151,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--temperature", type=float, default=1.0)
     generate.add_argument("--top-k", type=int)
     generate.add_argument("--top-p", type=float)
+    generate.add_argument("--control", action="append", metavar="NAME=VALUE",
+                          help="a control of a conditioned model, e.g. density=6, period=Baroque, 'key=D minor', "
+                               "pitch_classes=1,0,1,0,1,1,0,1,0,1,0,1 (repeat the option; others are missing)")
     generate.add_argument("--primer", help="a MIDI file whose first events the music continues")
     generate.add_argument("--primer-events", type=int, default=200)
     generate.add_argument("--seed", type=int, default=0)

@@ -53,7 +53,7 @@ The cache
 
 Command line: ``python -m course_lib.corpus --build`` (re)builds the cache and prints counts.
 
-Notebook: notebooks/04_period_conditioning.ipynb
+Notebook: notebooks/04_time_period_conditioning.ipynb
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def composer_table() -> dict[str, ComposerInfo]:
         A new dict, in file order. The key syntax is explained at the top of
         ``course_lib/data/composers.csv``.
 
-    Notebook: notebooks/04_period_conditioning.ipynb
+    Notebook: notebooks/04_time_period_conditioning.ipynb
     """
     return dict(_composer_table_cached())
 
@@ -458,7 +458,7 @@ def _scan_corpus() -> tuple[dict[str, tuple[str, ...]], tuple[tuple[str, str], .
 def available_collections() -> list[str]:
     """Names of the corpus folders :func:`load_works` can load (kept and in the composer table).
 
-    Notebook: notebooks/04_period_conditioning.ipynb
+    Notebook: notebooks/04_time_period_conditioning.ipynb
     """
     files, _ = _scan_corpus()
     index = _ComposerIndex(composer_table())
@@ -879,7 +879,7 @@ def build_cache(
     Returns:
         A :class:`BuildReport`; ``print(report)`` gives counts, timing and failures.
 
-    Notebook: notebooks/04_period_conditioning.ipynb
+    Notebook: notebooks/04_time_period_conditioning.ipynb
     """
     names = _check_collections(collections)
     folder = _cache_folder(cache_dir)
@@ -918,7 +918,7 @@ def load_works(
     Raises:
         ValueError: an unknown collection name (the message lists the allowed ones).
 
-    Notebook: notebooks/04_period_conditioning.ipynb
+    Notebook: notebooks/04_time_period_conditioning.ipynb
     """
     names = _check_collections(collections)
     folder = _cache_folder(cache_dir)
@@ -1041,7 +1041,7 @@ def summary(works: list[Work]) -> list[dict]:
         Rows ``{"period", "collection", "works", "notes", "hours"}`` in period order,
         then by collection (print them with :func:`format_summary`).
 
-    Notebook: notebooks/04_period_conditioning.ipynb
+    Notebook: notebooks/04_time_period_conditioning.ipynb
     """
     rows: dict[tuple[str, str], dict] = {}
     for w in works:

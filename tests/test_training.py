@@ -1,6 +1,7 @@
 """The training engine on small synthetic music (fast); the corpus run is in test_training_corpus.py."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -203,3 +204,32 @@ def test_a_conditioned_model_trains_resumes_and_loads(tmp_path):
     assert per_window.mean() == pytest.approx(evaluate(model, valid_w), rel=1e-5)
     blind = window_losses(model, valid_w, [0, 1], given=())
     assert blind.shape == (2,) and not np.allclose(blind, per_window[:2])
+
+
+def test_generate_command_takes_controls_and_refuses_bad_ones(tmp_path, capsys):
+    from course_lib import cli
+    from course_lib.controls import ControlSpec
+    from course_lib.midi import read_midi
+
+    spec = ControlSpec(("density", "period", "pitch_classes"))
+    train_w = EventWindows(_scales(4, 0), 48, controls=spec, drop_controls=0.5)
+    config = _config(steps=3, controls=spec.names, eval_every=3, checkpoint_every=3)
+    train(config, train_w, train_w, tmp_path / "run", progress=False, log=lambda s: None)
+    out = tmp_path / "s.mid"
+    base = ["generate", "--checkpoint", str(tmp_path / "run"), "--seconds", "1", "--out", str(out), "--quiet"]
+    assert cli.main(base + ["--control", "density=6", "--control", "period=Baroque",
+                            "--control", "pitch_classes=1,0,1,0,1,1,0,1,0,1,0,1"]) == 0
+    read_midi(out)
+    assert cli.main(base) == 0  # no control given: all missing
+    for bad, message in [("density=fast", "density needs a number"), ("period=Jazz", "unknown period 'Jazz'"),
+                         ("tempo=120", "no control \\['tempo'\\]"), ("density", "write NAME=VALUE"),
+                         ("pitch_classes=1,2", "12 non-negative weights")]:
+        capsys.readouterr()
+        assert cli.main(base + ["--control", bad]) == 2
+        err = capsys.readouterr().err
+        assert re.search(message, err), err
+    train(_config(steps=2), EventWindows(_scales(2, 0), 48), EventWindows(_scales(1, 1), 48), tmp_path / "plain",
+          progress=False, log=lambda s: None)
+    plain = ["generate", "--checkpoint", str(tmp_path / "plain"), "--seconds", "1", "--out", str(out), "--quiet"]
+    assert cli.main(plain + ["--control", "density=6"]) == 2
+    assert "trained without controls" in capsys.readouterr().err
