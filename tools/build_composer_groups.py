@@ -23,9 +23,8 @@ HEADER = """\
 def build(k: int) -> str:
     works = [w for w in corpus.load_works(progress=False) if w.split == "train"]
     groups = style.composer_groups(works, k)
-    rows = [f"{name},{group}" for name, group in sorted(groups.items(), key=lambda kv: (kv[1], kv[0]))]
-    return HEADER.format(k=k) + "composer,group\n" + "\n".join(f'"{r.split(",")[0]}",{r.split(",")[1]}'
-                                                             for r in rows) + "\n"
+    rows = [f'"{name}",{group}' for name, group in sorted(groups.items(), key=lambda kv: (kv[1], kv[0]))]
+    return HEADER.format(k=k) + "composer,group\n" + "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":
