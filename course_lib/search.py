@@ -8,6 +8,8 @@ Notebook: notebooks/02_teacher_forcing.ipynb (sampling), notebooks/05_beam_vs_st
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -15,7 +17,8 @@ import torch
 
 from .encoding import PerformanceEncoding
 
-__all__ = ["greedy", "sample", "generate_seconds", "filter_logits"]
+__all__ = ["greedy", "sample", "generate_seconds", "filter_logits", "Hypothesis", "beam_search",
+           "stochastic_beam_search", "beam_step", "gumbel_top_k", "truncated_gumbel"]
 
 
 def _check_primer(primer, vocab_size: int = 388) -> torch.Tensor:
@@ -92,6 +95,12 @@ def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float |
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return logits
+
+
+def _check_steps(steps: int) -> int:
+    if int(steps) < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    return int(steps)
 
 
 @torch.no_grad()
@@ -187,3 +196,164 @@ def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None,
     events = np.array(out, dtype=np.int64).reshape(-1, batch).T
     pieces = [row[:end] if end >= 0 else row for row, end in zip(events, ends)]
     return pieces[0] if num_samples is None else pieces
+
+
+# -- beams -----------------------------------------------------------------------------------
+@dataclass
+class Hypothesis:
+    """One finished beam: ``events`` (primer excluded), ``logprob`` (the model's total
+    log-probability of those events given the primer) and ``score`` (what the search
+    ranked by: the length-penalised log-probability, or the Gumbel-perturbed one)."""
+
+    events: np.ndarray
+    logprob: float
+    score: float
+
+
+def beam_step(scores: torch.Tensor, logprobs: torch.Tensor, beam_size: int) -> tuple[torch.Tensor, ...]:
+    """One step of beam search: the ``beam_size`` best extensions of all beams at once.
+
+    Args:
+        scores: (B,) total log-probability of each live beam.
+        logprobs: (B, V) log-probability of each next event for each beam.
+
+    Returns:
+        ``(new_scores, parents, events)``, each (K,) with K = beam_size or, if fewer
+        extensions are possible (probability > 0), as many as there are; best first: the
+        extension's total score, the beam it extends (a back-pointer) and the event.
+    """
+    total = (scores[:, None] + logprobs).reshape(-1)
+    best, flat = total.topk(_width(total, beam_size))
+    vocab = logprobs.shape[1]
+    return best, flat // vocab, flat % vocab
+
+
+def _width(candidates: torch.Tensor, beam_size: int) -> int:
+    """How many beams to keep: never an impossible (−inf) extension while a possible one is left."""
+    return max(1, min(beam_size, int(torch.isfinite(candidates).sum())))
+
+
+def _check_beam(beam_size: int, temperature: float = 1.0) -> None:
+    if int(beam_size) < 1:
+        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+
+
+def _run_beams(model, primer, steps: int, beam_size: int, controls, choose):
+    """The shared loop: ``choose(logprobs (B, V)) → (parents, events)`` picks the next beams;
+    the history, the model's state and the true log-probabilities follow the back-pointers."""
+    device = _device(model)
+    primer = _check_primer(primer)
+    steps = _check_steps(steps)
+    logits, state = _prime(model, primer, 1, controls, device)
+    history = torch.zeros(1, 0, dtype=torch.long)
+    logprob = torch.zeros(1, dtype=torch.float64)
+    for t in range(steps):
+        logprobs = torch.log_softmax(logits.double().cpu(), -1)
+        parents, events = choose(logprobs)
+        history = torch.cat([history[parents], events[:, None]], 1)
+        logprob = logprob[parents] + logprobs[parents, events]
+        if t + 1 < steps:  # the last events need no prediction after them
+            state = model.reorder_state(state, parents.to(device))
+            logits, state = model.step(events.to(device),
+                                       _controls_at(controls, len(primer) + t, len(events), device), state)
+    return history.numpy(), logprob.numpy()
+
+
+@torch.no_grad()
+def beam_search(model, primer: Sequence[int], steps: int, beam_size: int, controls=None,
+                length_penalty: float = 0.0) -> list[Hypothesis]:
+    """Keep the ``beam_size`` most likely sequences at every step.
+
+    All beams advance in one batched ``model.step`` call per time step, and the state
+    follows them through ``model.reorder_state``. ``beam_size=1`` is greedy search; a beam
+    as wide as the vocabulary is exact for two steps.
+
+    Args:
+        length_penalty: α of the GNMT length penalty ((5 + steps) / 6)^α (Wu et al. 2016)
+            dividing the final scores. Hypotheses here all have ``steps`` events (there is
+            no end event), so it rescales the scores without reordering them.
+
+    Returns:
+        ``beam_size`` distinct hypotheses (fewer if fewer sequences are possible), best first.
+
+    Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
+    """
+    _check_beam(beam_size)
+    scores = torch.zeros(1, dtype=torch.float64)
+
+    def choose(logprobs):
+        nonlocal scores
+        scores, parents, events = beam_step(scores, logprobs, beam_size)
+        return parents, events
+
+    history, logprob = _run_beams(model, primer, steps, beam_size, controls, choose)
+    penalty = ((5 + steps) / 6) ** length_penalty
+    return [Hypothesis(h, float(lp), float(lp) / penalty) for h, lp in zip(history, logprob)]
+
+
+def _log1mexp(x: torch.Tensor) -> torch.Tensor:
+    """log(1 − exp(x)) for x ≤ 0, accurate near 0 and far below it (Mächler 2012)."""
+    return torch.where(x > -math.log(2), torch.log(-torch.expm1(x)), torch.log1p(-torch.exp(x)))
+
+
+def truncated_gumbel(parent: torch.Tensor, perturbed: torch.Tensor) -> torch.Tensor:
+    """Gumbels conditioned on a maximum: given each child's Gumbel-perturbed log-probability
+    ``perturbed`` (B, V), shift the children of every parent so that their maximum equals the
+    parent's own perturbed value ``parent`` (B,) — in the numerically stable form of Kool,
+    van Hoof & Welling (2019), appendix B."""
+    z = perturbed.max(-1, keepdim=True).values
+    v = parent[:, None] - perturbed + _log1mexp(perturbed - z)
+    return parent[:, None] - torch.relu(v) - torch.log1p(torch.exp(-v.abs()))
+
+
+def gumbel_top_k(logprobs: torch.Tensor, k: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+    """k distinct draws without replacement from one categorical distribution: perturb each
+    log-probability with independent Gumbel(0, 1) noise and keep the k largest.
+
+    Returns:
+        ``(indices, perturbed)``: the k chosen indices in order of their perturbed values
+        (the first is an exact sample), and all perturbed values.
+    """
+    u = torch.rand(logprobs.shape, generator=generator, dtype=torch.float64).clamp_(1e-300, 1.0)
+    perturbed = logprobs - torch.log(-torch.log(u))
+    return perturbed.topk(min(k, perturbed.shape[-1]), dim=-1).indices, perturbed
+
+
+@torch.no_grad()
+def stochastic_beam_search(model, primer: Sequence[int], steps: int, beam_size: int, temperature: float = 1.0,
+                           controls=None, generator: torch.Generator | None = None) -> list[Hypothesis]:
+    """``beam_size`` distinct sequences sampled without replacement from the model
+    (Gumbel-top-k; Kool, van Hoof & Welling 2019, arXiv 1903.06059).
+
+    Every extension's log-probability (at ``temperature``) is perturbed with Gumbel noise
+    conditioned on its parent's perturbed value (:func:`truncated_gumbel`), and the
+    ``beam_size`` largest are kept — a beam search over perturbed scores.
+
+    Returns:
+        The hypotheses in order of their perturbed scores (``.score``): the first is an
+        exact sample from the model; ``.logprob`` is the model's log-probability, without
+        noise or temperature.
+
+    Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
+    """
+    _check_beam(beam_size, temperature)
+    phi = torch.zeros(1, dtype=torch.float64)   # log-probability at the temperature
+    g = torch.zeros(1, dtype=torch.float64)     # its conditioned Gumbel perturbation
+
+    def choose(logprobs):
+        nonlocal phi, g
+        tempered = torch.log_softmax(logprobs / temperature, -1) if temperature != 1.0 else logprobs
+        child_phi = phi[:, None] + tempered
+        u = torch.rand(child_phi.shape, generator=generator, dtype=torch.float64).clamp_(1e-300, 1.0)
+        child_g = truncated_gumbel(g, child_phi - torch.log(-torch.log(u)))
+        best, flat = child_g.reshape(-1).topk(_width(child_g, beam_size))
+        parents, events = flat // logprobs.shape[1], flat % logprobs.shape[1]
+        phi, g = child_phi[parents, events], best
+        return parents, events
+
+    history, logprob = _run_beams(model, primer, steps, beam_size, controls, choose)
+    if steps == 0:
+        return [Hypothesis(history[0], 0.0, 0.0)]
+    return [Hypothesis(h, float(lp), float(s)) for h, lp, s in zip(history, logprob, g.numpy())]
