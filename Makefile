@@ -47,6 +47,7 @@ test-notebooks: setup
 benchmarks: setup
 	$(PY) benchmarks/encoding.py
 	$(PY) benchmarks/controls.py
+	$(PY) benchmarks/search.py
 
 clean:
 	rm -rf out .pytest_cache

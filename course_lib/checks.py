@@ -17,7 +17,7 @@ from .encoding import PerformanceEncoding, split_time_shift
 
 __all__ = ["check_split_time_shift", "check_velocity_to_bin", "check_encode", "check_transpose_events",
            "check_teacher_forcing_loss", "check_training_step", "check_note_density", "check_with_missing_bit",
-           "check_nll_table", "check_containment"]
+           "check_nll_table", "check_containment", "check_beam_step", "check_advance_beams", "check_gumbel_top_k"]
 
 
 def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[tuple], *,
@@ -199,3 +199,78 @@ def check_containment(fn: Callable) -> None:
     cases = [(shingles(a, "pitch", 2), shingles(b, "pitch", 2)) for a in pieces[:3] for b in pieces[3:]]
     cases += [(set(), {(1, 2)}), ({(1, 2), (2, 3)}, {(1, 2)})]
     _compare("containment", lambda a, b: float(fn(a, b)), containment, cases, close=True)
+
+
+def _random_beams(seed: int):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    beams, vocab = int(torch.randint(1, 6, (1,), generator=g)), int(torch.randint(3, 12, (1,), generator=g))
+    scores = -torch.rand(beams, generator=g, dtype=torch.float64) * 5
+    logprobs = torch.log_softmax(torch.randn(beams, vocab, generator=g, dtype=torch.float64) * 2, -1)
+    return scores, logprobs
+
+
+def check_beam_step(fn: Callable) -> None:
+    """Chapter 5: the best extensions of all beams at once, with back-pointers."""
+    import torch
+
+    from .search import beam_step
+
+    for seed in range(20):
+        scores, logprobs = _random_beams(seed)
+        k = 1 + seed % 6
+        expected = beam_step(scores, logprobs, k)
+        try:
+            got = fn(scores, logprobs, k)
+        except NotImplementedError:
+            raise AssertionError("beam_step: not attempted yet (it raises NotImplementedError)") from None
+        names = ("new scores", "parents", "events")
+        for name, g, e in zip(names, got, expected):
+            g = torch.as_tensor(g)
+            if g.shape != e.shape or not torch.allclose(g.to(e.dtype), e):
+                raise AssertionError(f"beam_step(scores={_short(scores.numpy())}, k={k}): {name} should be "
+                                     f"{_short(e.numpy())}, got {_short(g.numpy())}")
+    print("✓ beam_step: 20 cases agree with the library")
+
+
+def check_advance_beams(fn: Callable) -> None:
+    """Chapter 5: follow the back-pointers: the kept beams' histories and model states."""
+    import torch
+
+    from .toy import TreeModel
+
+    model = TreeModel({})
+    history = torch.tensor([[5, 6], [7, 8], [9, 10]])
+    _, state = model.step(torch.tensor([1, 2, 3]), None, [(0,), (0,), (0,)])
+    parents, events = torch.tensor([2, 0, 2]), torch.tensor([11, 12, 13])
+    new_history, new_state = fn(model, history, state, parents, events)
+    expected = torch.tensor([[9, 10, 11], [5, 6, 12], [9, 10, 13]])
+    if not torch.equal(torch.as_tensor(new_history), expected):
+        raise AssertionError(f"advance_beams: history should be {expected.tolist()}, got {_short(new_history)}")
+    if new_state != [(0, 3), (0, 1), (0, 3)]:
+        raise AssertionError(f"advance_beams: the state should follow the parents (rows 2, 0, 2 of the old state: "
+                             f"[(0, 3), (0, 1), (0, 3)]), got {new_state}")
+    print("✓ advance_beams: histories and states follow the back-pointers")
+
+
+def check_gumbel_top_k(fn: Callable) -> None:
+    """Chapter 5: k draws without replacement by perturbing log-probabilities with Gumbel noise."""
+    import torch
+
+    from .search import gumbel_top_k
+
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        logprobs = torch.log_softmax(torch.randn(8, generator=g, dtype=torch.float64), -1)
+        uniform = torch.rand(8, generator=g, dtype=torch.float64)
+        k = 1 + seed % 5
+        expected, _ = gumbel_top_k(logprobs, k, uniform=uniform)
+        try:
+            got = torch.as_tensor(fn(logprobs, k, uniform))
+        except NotImplementedError:
+            raise AssertionError("gumbel_top_k: not attempted yet (it raises NotImplementedError)") from None
+        if not torch.equal(got.long(), expected):
+            raise AssertionError(f"gumbel_top_k(k={k}) with uniform noise {_short(uniform.numpy())}: expected "
+                                 f"{expected.tolist()}, got {got.tolist()}")
+    print("✓ gumbel_top_k: 20 cases agree with the library")

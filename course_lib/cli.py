@@ -85,7 +85,7 @@ def _generate(args: argparse.Namespace) -> int:
     from . import audio
     from .encoding import PerformanceEncoding
     from .midi import read_midi, write_midi
-    from .search import generate_seconds
+    from .search import beam_search, generate_seconds, stochastic_beam_search
     from .training import load_model
 
     model = load_model(args.checkpoint)
@@ -95,13 +95,28 @@ def _generate(args: argparse.Namespace) -> int:
     if args.primer:
         primer = enc.encode(read_midi(args.primer))[: args.primer_events]
     generator = torch.Generator().manual_seed(args.seed)
-    events = generate_seconds(model, args.seconds, primer, temperature=args.temperature, top_k=args.top_k,
-                              top_p=args.top_p, controls=controls, generator=generator, progress=not args.quiet)
-    performance = enc.decode(events)
-    out = write_midi(performance, args.out)
-    print(f"{len(events)} events → {len(performance)} notes, {performance.duration:.1f} s → {out}")
-    if args.wav:
-        print(f"audio → {audio.write_wav(performance, Path(args.out).with_suffix('.wav'))}")
+    if args.strategy in ("sample", "greedy"):
+        temperature = args.temperature
+        top_k = 1 if args.strategy == "greedy" else args.top_k  # greedy = always the most likely event
+        pieces = [generate_seconds(model, args.seconds, primer, temperature=temperature, top_k=top_k,
+                                   top_p=args.top_p, controls=controls, generator=generator,
+                                   progress=not args.quiet)]
+    else:
+        primer = primer if primer is not None else [enc.velocity(int(enc.velocity_to_bin(70)))]
+        if args.strategy == "beam":
+            found = beam_search(model, primer, args.events, args.beam_size, controls=controls)
+        else:
+            found = stochastic_beam_search(model, primer, args.events, args.beam_size,
+                                           temperature=args.temperature, controls=controls, generator=generator)
+        pieces = [h.events for h in found]
+    out = Path(args.out)
+    for rank, events in enumerate(pieces, 1):
+        path = out if rank == 1 else out.with_name(f"{out.stem}-{rank}{out.suffix}")
+        performance = enc.decode(events)
+        write_midi(performance, path)
+        print(f"{len(events)} events → {len(performance)} notes, {performance.duration:.1f} s → {path}")
+        if args.wav:
+            print(f"audio → {audio.write_wav(performance, path.with_suffix('.wav'))}")
     return 0
 
 
@@ -180,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
 
     generate = sub.add_parser("generate", help="sample music from a trained model")
     generate.add_argument("--checkpoint", required=True, help="a run folder or a .pt file")
+    generate.add_argument("--strategy", default="sample", choices=["sample", "greedy", "beam", "stochastic-beam"],
+                          help="sample/greedy run for --seconds; the beams for --events and write one MIDI "
+                               "file per hypothesis (OUT, OUT-2, ...)")
+    generate.add_argument("--beam-size", type=int, default=4)
+    generate.add_argument("--events", type=int, default=500, help="events to generate with the beam strategies")
     generate.add_argument("--seconds", type=float, default=30.0)
     generate.add_argument("--temperature", type=float, default=1.0)
     generate.add_argument("--top-k", type=int)

@@ -308,16 +308,22 @@ def truncated_gumbel(parent: torch.Tensor, perturbed: torch.Tensor) -> torch.Ten
     return parent[:, None] - torch.relu(v) - torch.log1p(torch.exp(-v.abs()))
 
 
-def gumbel_top_k(logprobs: torch.Tensor, k: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+def gumbel_top_k(logprobs: torch.Tensor, k: int, generator: torch.Generator | None = None,
+                 uniform: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
     """k distinct draws without replacement from one categorical distribution: perturb each
-    log-probability with independent Gumbel(0, 1) noise and keep the k largest.
+    log-probability with independent Gumbel(0, 1) noise, −log(−log U) for U uniform on
+    (0, 1), and keep the k largest.
+
+    Args:
+        uniform: the U values to use (default: drawn with ``generator``), e.g. to check
+            an implementation against this one.
 
     Returns:
         ``(indices, perturbed)``: the k chosen indices in order of their perturbed values
         (the first is an exact sample), and all perturbed values.
     """
-    u = torch.rand(logprobs.shape, generator=generator, dtype=torch.float64).clamp_(1e-300, 1.0)
-    perturbed = logprobs - torch.log(-torch.log(u))
+    u = uniform if uniform is not None else torch.rand(logprobs.shape, generator=generator, dtype=torch.float64)
+    perturbed = logprobs - torch.log(-torch.log(u.clamp(1e-300, 1.0)))
     return perturbed.topk(min(k, perturbed.shape[-1]), dim=-1).indices, perturbed
 
 

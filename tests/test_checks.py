@@ -96,3 +96,28 @@ def test_nll_table_groups_and_orders():
     assert list(table) == ["b", "a"] and table["b"] == (2, 2.5) and table["a"] == (1, 2.0)
     with pytest.raises(ValueError, match="one label per loss"):
         nll_table([1.0], ["a", "b"])
+
+
+def test_chapter_5_checks_accept_the_library_and_reject_mistakes():
+    import torch
+
+    from course_lib import search
+
+    checks.check_beam_step(search.beam_step)
+    checks.check_gumbel_top_k(lambda lp, k, u: search.gumbel_top_k(lp, k, uniform=u)[0])
+
+    def advance(model, history, state, parents, events):
+        return torch.cat([history[parents], events[:, None]], 1), model.reorder_state(state, parents)
+
+    checks.check_advance_beams(advance)
+
+    def best_per_beam(scores, logprobs, k):  # a common mistake: the best events of the first beam only
+        best, events = (scores[0] + logprobs[0]).topk(min(k, logprobs.shape[1]))
+        return best, torch.zeros_like(events), events
+
+    with pytest.raises(AssertionError, match="beam_step"):
+        checks.check_beam_step(best_per_beam)
+    with pytest.raises(AssertionError, match="gumbel_top_k"):
+        checks.check_gumbel_top_k(lambda lp, k, u: (lp + torch.log(-torch.log(u))).topk(k).indices)  # wrong sign
+    with pytest.raises(AssertionError, match="state should follow"):
+        checks.check_advance_beams(lambda m, h, s, p, e: (torch.cat([h[p], e[:, None]], 1), s))

@@ -233,3 +233,21 @@ def test_generate_command_takes_controls_and_refuses_bad_ones(tmp_path, capsys):
     plain = ["generate", "--checkpoint", str(tmp_path / "plain"), "--seconds", "1", "--out", str(out), "--quiet"]
     assert cli.main(plain + ["--control", "density=6"]) == 2
     assert "trained without controls" in capsys.readouterr().err
+
+
+def test_generate_command_runs_every_strategy(data, tmp_path, capsys):
+    from course_lib import cli
+    from course_lib.midi import read_midi
+
+    train_w, valid_w = data
+    train(_config(steps=5), train_w, valid_w, tmp_path / "run", progress=False, log=lambda s: None)
+    out = tmp_path / "s.mid"
+    base = ["generate", "--checkpoint", str(tmp_path / "run"), "--out", str(out), "--quiet", "--events", "30"]
+    assert cli.main(base + ["--strategy", "beam", "--beam-size", "3"]) == 0
+    assert [read_midi(tmp_path / n) is not None for n in ("s.mid", "s-2.mid", "s-3.mid")] == [True] * 3
+    assert cli.main(base + ["--strategy", "stochastic-beam", "--beam-size", "2", "--out", str(tmp_path / "t.mid")]) == 0
+    assert (tmp_path / "t-2.mid").exists() and not (tmp_path / "t-3.mid").exists()
+    assert cli.main(base + ["--strategy", "greedy", "--seconds", "1", "--out", str(tmp_path / "g.mid")]) == 0
+    capsys.readouterr()
+    assert cli.main(base + ["--strategy", "beam", "--beam-size", "0"]) == 2
+    assert "beam_size must be >= 1" in capsys.readouterr().err
