@@ -84,6 +84,7 @@ from .performance import Performance
 
 __all__ = [
     "PERIODS",
+    "normalise_tune_type",
     "UNKNOWN",
     "DEFAULT_QPM",
     "DEFAULT_VELOCITY",
@@ -282,6 +283,32 @@ class Work:
     def split(self) -> str:
         """``"train"``, ``"valid"`` or ``"test"`` (see :func:`split_of`)."""
         return split_of(self.id)
+
+    @property
+    def type(self) -> str | None:
+        """The tune type, normalised (``"REEL"``, ``"Reel."`` → ``"reel"``; ``"slipjig"`` →
+        ``"slip jig"``), None when absent or unreadable."""
+        return normalise_tune_type(self.tune_type)
+
+    @property
+    def mode(self) -> str | None:
+        """The mode of the key signature (``"major"``, ``"minor"``, ``"dorian"``, ...), None when unknown."""
+        return self.key.split()[-1].lower() if self.key else None
+
+
+_TYPE_SPELLINGS = {"slipjig": "slip jig", "single jig": "jig", "set dance": "set dance", "hornpipes": "hornpipe",
+                   "reels": "reel", "jigs": "jig"}
+
+
+def normalise_tune_type(text: str | None) -> str | None:
+    """A tune type in one spelling: lower case, outer punctuation and brackets dropped,
+    spaces collapsed, a few variant spellings merged; None for empty or ``"???"``."""
+    if text is None:
+        return None
+    cleaned = " ".join(text.lower().replace("_", " ").split()).strip(" .,;:!?[](){}\"'")
+    if not cleaned or set(cleaned) <= {"?"}:
+        return None
+    return _TYPE_SPELLINGS.get(cleaned, cleaned)
 
 
 class WorkList(list):

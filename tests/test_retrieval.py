@@ -37,3 +37,56 @@ def test_bad_arguments():
         shingles(TUNE, "pitch", 0)
     with pytest.raises(ValueError, match="unknown shingle kind 'chord'; choose from"):
         shingles(TUNE, "chord", 2)
+
+
+from hypothesis import settings  # noqa: E402
+
+from course_lib.retrieval import JaccardIndex, MinHashIndex, minhash_signatures, tags  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sets(st.integers(0, 15), max_size=8), min_size=1, max_size=25),
+       st.sets(st.integers(0, 20), min_size=1, max_size=8), st.integers(1, 30))
+def test_the_exact_index_agrees_with_brute_force(sets, query, k):
+    index = JaccardIndex(sets)
+    brute = sorted(((jaccard(query, s), -i) for i, s in enumerate(sets)), reverse=True)[:k]
+    got = index.query(query, k)
+    assert [i for i, _ in got] == [-i for _, i in brute]
+    assert [sim for _, sim in got] == pytest.approx([sim for sim, _ in brute])
+    assert index.similarities(query) == pytest.approx([jaccard(query, s) for s in sets])
+
+
+def test_index_errors_and_strings():
+    index = JaccardIndex([{"type:jig", "mode:major"}, {"type:reel"}])
+    assert index.query({"type:jig"}, 1) == [(0, 0.5)]
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        index.query({"type:jig"}, 0)
+    with pytest.raises(ValueError, match="query set is empty"):
+        index.query(set(), 3)
+
+
+def test_minhash_estimates_jaccard_and_lsh_finds_planted_near_copies():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    sets = [set(rng.integers(0, 100_000, 40).tolist()) for _ in range(3000)]
+    planted = {}
+    for original in range(0, 3000, 100):  # near-copies: 36 of 40 items kept, 4 new ones
+        copy = set(list(sets[original])[:36]) | set(rng.integers(200_000, 300_000, 4).tolist())
+        planted[len(sets)] = original
+        sets.append(copy)
+    sig = minhash_signatures([sets[0], sets[3000]], num_perm=256)
+    assert (sig[0] == sig[1]).mean() == pytest.approx(jaccard(sets[0], sets[3000]), abs=0.08)
+    lsh = MinHashIndex(sets, num_perm=128, threshold=0.5)
+    found = sum(original in [i for i, _ in lsh.query(sets[copy], 3)] for copy, original in planted.items())
+    assert found / len(planted) >= 0.95
+    exact = JaccardIndex(sets)
+    assert lsh.query(sets[3000], 2) == exact.query(sets[3000], 2)
+
+
+def test_tags_of_a_work():
+    class Jig:
+        type, meter, mode, key, period, composer = "jig", "6/8", "major", "D major", "Traditional", "Traditional"
+
+    assert tags(Jig()) == {"type:jig", "meter:6/8", "mode:major", "key:D major", "period:Traditional",
+                           "composer:Traditional"}
