@@ -16,7 +16,7 @@ __all__ = ["Performance", "PerformanceEncoding", "MidiError", "read_midi", "writ
 
 _MODULES = {
     "audio", "augment", "checks", "cli", "controls", "corpus", "data", "encoding", "exercises", "midi",
-    "metrics", "models", "notation", "performance", "plots", "pretrained", "retrieval", "search", "style", "toy", "training",
+    "metrics", "models", "rag", "notation", "performance", "plots", "pretrained", "retrieval", "search", "style", "toy", "training",
 }
 
 

@@ -1,5 +1,5 @@
 """Style statistics of a performance: key estimate, a feature vector, composer groups,
-and an independent period classifier that judges generated music.
+and independent classifiers (period, meter) that judge generated music.
 
 None of this looks at a generative model: the features are plain statistics of the
 notes, so they can judge real and generated music alike.
@@ -10,7 +10,6 @@ Notebooks: notebooks/03_control_signals.ipynb, notebooks/04_time_period_conditio
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from importlib import resources
 from typing import Sequence
 
@@ -20,7 +19,8 @@ from .performance import Performance
 
 __all__ = [
     "KEY_PROFILES", "PITCH_NAMES", "estimate_key", "FEATURE_NAMES", "style_features", "excerpts",
-    "composer_groups", "load_composer_groups", "PeriodClassifier",
+    "composer_groups", "load_composer_groups", "ExcerptClassifier", "PeriodClassifier", "meter_class",
+    "meter_features", "METER_FEATURE_NAMES", "MeterClassifier",
 ]
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -188,56 +188,69 @@ def load_composer_groups() -> dict[str, int]:
     return {r["composer"]: int(r["group"]) for r in rows}
 
 
-# -- the period classifier ---------------------------------------------------------------------
-@dataclass
-class PeriodClassifier:
-    """Multinomial logistic regression from :func:`style_features` of excerpts to a period.
+# -- classifiers that judge music -------------------------------------------------------------
+class ExcerptClassifier:
+    """Multinomial logistic regression from features of excerpts to a label of their work.
 
-    Trained with class-balanced weights (the corpus is mostly folk tunes), so a rare
-    period counts as much as a common one. Independent of every generative model, so
-    it can judge their output.
-
-    Notebook: notebooks/04_time_period_conditioning.ipynb
+    Trained with class-balanced weights (a rare label counts as much as a common one).
+    Independent of every generative model, so it can judge their output. Subclasses say
+    which label a work has (``_label``) and which features an excerpt gives (``_features``).
     """
 
-    periods: tuple[str, ...] = ()
-    excerpt_seconds: float = 20.0
-    weights: np.ndarray | None = None
-    mean: np.ndarray | None = None
-    scale: np.ndarray | None = None
+    feature_names: tuple[str, ...] = FEATURE_NAMES
+
+    def __init__(self, labels: Sequence[str] = (), excerpt_seconds: float = 20.0) -> None:
+        self.labels = tuple(labels)
+        self.excerpt_seconds = excerpt_seconds
+        self.weights = self.mean = self.scale = None
+
+    def _label(self, work) -> str | None:
+        raise NotImplementedError
+
+    def _features(self, perf: Performance) -> np.ndarray:
+        return style_features(perf)
+
+    def _matrix(self, performances: Sequence[Performance]) -> np.ndarray:
+        return np.array([self._features(p) for p in performances]).reshape(-1, len(self.feature_names))
 
     def _dataset(self, works: Sequence, limit: int) -> tuple[np.ndarray, np.ndarray]:
         feats, labels = [], []
         for w in works:
-            if w.period not in self.periods:
+            label = self._label(w)
+            if label not in self.labels:
                 continue
             for ex in excerpts(w.performance, self.excerpt_seconds, limit=limit):
                 try:
-                    feats.append(style_features(ex))
+                    feats.append(self._features(ex))
                 except ValueError:
                     continue
-                labels.append(self.periods.index(w.period))
-        return np.array(feats).reshape(-1, len(FEATURE_NAMES)), np.array(labels, dtype=np.int64)
+                labels.append(self.labels.index(label))
+        return np.array(feats).reshape(-1, len(self.feature_names)), np.array(labels, dtype=np.int64)
+
+    def _logits(self, x: np.ndarray) -> np.ndarray:
+        if self.weights is None:
+            raise RuntimeError("the classifier is not fitted yet: call .fit(works) first")
+        return np.concatenate([(x - self.mean) / self.scale, np.ones((len(x), 1))], 1) @ self.weights
 
     def fit(self, works: Sequence, *, excerpts_per_work: int = 6, steps: int = 500, l2: float = 1e-3,
-            seed: int = 0) -> "PeriodClassifier":
-        """Fit on up to ``excerpts_per_work`` excerpts of each work (its ``.period`` is the label)."""
+            seed: int = 0):
+        """Fit on up to ``excerpts_per_work`` excerpts of each work whose label is known."""
         import torch
 
-        if not self.periods:
-            self.periods = tuple(sorted({w.period for w in works}))
+        if not self.labels:
+            self.labels = tuple(sorted({lab for lab in map(self._label, works) if lab is not None}))
         x, y = self._dataset(works, excerpts_per_work)
         if len(set(y.tolist())) < 2:
-            raise ValueError("a period classifier needs excerpts of at least two periods")
+            raise ValueError("a classifier needs excerpts of at least two labels")
         self.mean, self.scale = x.mean(0), np.where(x.std(0) > 0, x.std(0), 1.0)
         xt = torch.as_tensor((x - self.mean) / self.scale, dtype=torch.float32)
         xt = torch.cat([xt, torch.ones(len(xt), 1)], 1)
         yt = torch.as_tensor(y)
-        counts = np.bincount(y, minlength=len(self.periods)).astype(np.float64)
+        counts = np.bincount(y, minlength=len(self.labels)).astype(np.float64)
         class_weight = torch.as_tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1), 0.0),
                                        dtype=torch.float32)
         torch.manual_seed(seed)
-        w = torch.zeros(xt.shape[1], len(self.periods), requires_grad=True)
+        w = torch.zeros(xt.shape[1], len(self.labels), requires_grad=True)
         opt = torch.optim.LBFGS([w], max_iter=steps, line_search_fn="strong_wolfe")
 
         def closure():
@@ -251,29 +264,107 @@ class PeriodClassifier:
         return self
 
     def predict_proba(self, performances: Sequence[Performance]) -> np.ndarray:
-        """(N, len(periods)) probabilities, one row per performance."""
-        if self.weights is None:
-            raise RuntimeError("the classifier is not fitted yet: call .fit(works) first")
-        x = np.array([style_features(p) for p in performances]).reshape(-1, len(FEATURE_NAMES))
-        logits = np.concatenate([(x - self.mean) / self.scale, np.ones((len(x), 1))], 1) @ self.weights
+        """(N, number of labels) probabilities, one row per performance."""
+        logits = self._logits(self._matrix(performances))
         logits -= logits.max(1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(1, keepdims=True)
 
     def predict(self, performances: Sequence[Performance]) -> list[str]:
-        """The most probable period of each performance."""
-        return [self.periods[i] for i in self.predict_proba(performances).argmax(1)]
+        """The most probable label of each performance."""
+        return [self.labels[i] for i in self.predict_proba(performances).argmax(1)]
 
     def evaluate(self, works: Sequence, *, excerpts_per_work: int = 6) -> dict:
-        """Accuracy, balanced accuracy (the mean of per-period recalls, over periods that
-        occur) and the confusion matrix (rows: true period, columns: predicted) on the
+        """Accuracy, balanced accuracy (the mean of per-label recalls, over labels that
+        occur) and the confusion matrix (rows: true label, columns: predicted) on the
         excerpts of ``works``."""
         x, y = self._dataset(works, excerpts_per_work)
-        logits = np.concatenate([(x - self.mean) / self.scale, np.ones((len(x), 1))], 1) @ self.weights
-        pred = logits.argmax(1)
-        k = len(self.periods)
+        pred = self._logits(x).argmax(1)
+        k = len(self.labels)
         confusion = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
         present = confusion.sum(1) > 0
         recall = np.diag(confusion)[present] / confusion.sum(1)[present]
         return {"accuracy": float((pred == y).mean()), "balanced_accuracy": float(recall.mean()),
                 "confusion": confusion, "excerpts": len(y)}
+
+
+class PeriodClassifier(ExcerptClassifier):
+    """The period of an excerpt, from its :func:`style_features`.
+
+    Notebook: notebooks/04_time_period_conditioning.ipynb
+    """
+
+    def __init__(self, periods: Sequence[str] = (), excerpt_seconds: float = 20.0) -> None:
+        super().__init__(periods, excerpt_seconds)
+
+    @property
+    def periods(self) -> tuple[str, ...]:
+        return self.labels
+
+    def _label(self, work) -> str | None:
+        return work.period
+
+
+# -- meter -----------------------------------------------------------------------------------------
+METER_LAGS = tuple(range(1, 13))
+METER_FEATURE_NAMES = (tuple(f"onset_autocorrelation_{k}" for k in METER_LAGS)
+                       + tuple(f"pitch_repeat_{k}" for k in METER_LAGS)
+                       + tuple(f"ioi_share_{r}" for r in ("1", "1.5", "2", "3", "4", "other")))
+
+
+def meter_class(meter: str | None) -> str | None:
+    """``"compound"`` for 6/8, 9/8, 12/8 (beats divided in three), ``"simple"`` for the
+    other time signatures, None when there is none."""
+    if not meter or "/" not in meter:
+        return None
+    top, bottom = meter.split("/", 1)
+    return "compound" if bottom.strip() == "8" and top.strip() in ("6", "9", "12") else "simple"
+
+
+def meter_features(perf: Performance) -> np.ndarray:
+    """Rhythm statistics on the grid of the most common inter-onset interval (the tatum):
+    how often onsets recur, and pitches repeat, 1–12 tatums apart, and the share of
+    inter-onset intervals of 1, 1.5, 2, 3 and 4 tatums. Jigs (6/8) group their tatums in
+    threes, reels and hornpipes in twos and fours.
+
+    Raises:
+        ValueError: fewer than eight onsets.
+    """
+    onsets, first = np.unique(np.round(perf.start, 2), return_index=True)
+    if len(onsets) < 8:
+        raise ValueError(f"meter features need at least eight onsets, got {len(onsets)}")
+    ioi = np.diff(onsets)
+    values, counts = np.unique(np.round(ioi[ioi > 0.04], 2), return_counts=True)
+    tatum = float(values[np.argmax(counts)]) if len(values) else float(np.median(ioi))
+    slots = np.round((onsets - onsets[0]) / tatum).astype(np.int64)
+    slots = slots[slots < 512]
+    top = np.maximum.reduceat(perf.pitch.astype(np.int64), first)[: len(slots)]
+    grid = np.full(slots.max() + 1, -1)
+    grid[slots] = top
+    hit = grid >= 0
+    auto, repeat = [], []
+    for k in METER_LAGS:
+        both = hit[:-k] & hit[k:] if k < len(hit) else np.zeros(0, bool)
+        auto.append(both.sum() / max(hit.sum(), 1))
+        repeat.append((grid[:-k][both] == grid[k:][both]).mean() if both.any() else 0.0)
+    ratio = ioi / tatum
+    shares = [np.mean(np.abs(ratio - r) < 0.2) for r in (1, 1.5, 2, 3, 4)]
+    return np.array(auto + repeat + shares + [1 - sum(shares)], dtype=np.float64)
+
+
+class MeterClassifier(ExcerptClassifier):
+    """Compound (6/8, 9/8, 12/8) or simple meter, from :func:`meter_features` of an excerpt.
+
+    Notebook: notebooks/06_rag_jaccard.ipynb
+    """
+
+    feature_names = METER_FEATURE_NAMES
+
+    def __init__(self, excerpt_seconds: float = 10.0) -> None:
+        super().__init__(("compound", "simple"), excerpt_seconds)
+
+    def _label(self, work) -> str | None:
+        return meter_class(getattr(work, "meter", None))
+
+    def _features(self, perf: Performance) -> np.ndarray:
+        return meter_features(perf)
