@@ -17,7 +17,8 @@ from .encoding import PerformanceEncoding, split_time_shift
 
 __all__ = ["check_split_time_shift", "check_velocity_to_bin", "check_encode", "check_transpose_events",
            "check_teacher_forcing_loss", "check_training_step", "check_note_density", "check_with_missing_bit",
-           "check_nll_table", "check_containment", "check_beam_step", "check_advance_beams", "check_gumbel_top_k"]
+           "check_nll_table", "check_containment", "check_beam_step", "check_advance_beams", "check_gumbel_top_k",
+           "check_jaccard", "check_interval_shingles", "check_top_k_query", "check_parse_request"]
 
 
 def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[tuple], *,
@@ -274,3 +275,54 @@ def check_gumbel_top_k(fn: Callable) -> None:
             raise AssertionError(f"gumbel_top_k(k={k}) with uniform noise {_short(uniform.numpy())}: expected "
                                  f"{expected.tolist()}, got {got.tolist()}")
     print("✓ gumbel_top_k: 20 cases agree with the library")
+
+
+def check_jaccard(fn: Callable) -> None:
+    """Chapter 6: |A ∩ B| / |A ∪ B| (0 for two empty sets)."""
+    from .retrieval import jaccard
+
+    rng = np.random.default_rng(6)
+    cases = [(set(), set()), ({1}, {1}), ({1, 2}, {3}), ({"type:jig", "mode:major"}, {"type:jig"})]
+    cases += [(set(rng.integers(0, 8, rng.integers(0, 6)).tolist()), set(rng.integers(0, 8, rng.integers(1, 6)).tolist()))
+              for _ in range(20)]
+    _compare("jaccard", lambda a, b: float(fn(a, b)), jaccard, cases, close=True)
+
+
+def check_interval_shingles(fn: Callable) -> None:
+    """Chapter 6: the set of n-grams of intervals between consecutive pitches."""
+    from .retrieval import shingles
+
+    cases = [(p, n) for p in _random_pieces(8, 7) for n in (1, 2, 3)]
+    _compare("interval_shingles", lambda p, n: set(fn(p, n)), lambda p, n: shingles(p, "interval", n), cases)
+
+
+def check_top_k_query(fn: Callable) -> None:
+    """Chapter 6: the exact top-k query as a sparse matrix product, ties to the lower index."""
+    from scipy import sparse
+
+    from .retrieval import JaccardIndex
+
+    rng = np.random.default_rng(8)
+    for case in range(15):
+        sets = [set(rng.integers(0, 12, rng.integers(1, 7)).tolist()) for _ in range(int(rng.integers(3, 30)))]
+        query = set(rng.integers(0, 14, rng.integers(1, 6)).tolist())
+        k = int(rng.integers(1, 6))
+        rows = [i for i, s in enumerate(sets) for _ in s]
+        cols = [x for s in sets for x in s]
+        matrix = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(sets), 14))
+        expected = JaccardIndex(sets).query(query, k)
+        got = [(int(i), float(sim)) for i, sim in fn(matrix, sorted(query), k)]
+        if [i for i, _ in got] != [i for i, _ in expected] or not np.allclose(
+                [s for _, s in got], [s for _, s in expected]):
+            raise AssertionError(f"top_k_query(sets={sets}, query={sorted(query)}, k={k}): expected {expected}, "
+                                 f"got {got}")
+    print("✓ top_k_query: 15 cases agree with the library")
+
+
+def check_parse_request(fn: Callable) -> None:
+    """Chapter 6: a request → the set of tags (type, key, mode, meter) it names."""
+    from .rag import parse_request
+
+    requests = ["a jig in D major, 6/8", "a reel in A minor", "slip jig in E dorian", "a hornpipe, 2/4",
+                "something in G mixolydian", "a strathspey in F# minor, 4/4", "a waltz, 3/4", "reels in D"]
+    _compare("parse_request", lambda r: set(fn(r)), parse_request, [(r,) for r in requests])

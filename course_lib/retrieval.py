@@ -20,7 +20,7 @@ from .encoding import PerformanceEncoding
 from .performance import Performance
 
 __all__ = ["jaccard", "containment", "shingles", "SHINGLE_KINDS", "tags", "JaccardIndex", "MinHashIndex",
-           "minhash_signatures"]
+           "minhash_signatures", "longest_common_run", "CopyDetector"]
 
 SHINGLE_KINDS = ("pitch", "interval", "rhythm", "event")
 
@@ -90,6 +90,10 @@ def _check_query(query, k: int) -> set:
 
 def _ranked(index: np.ndarray, similarity: np.ndarray, k: int) -> list[tuple[int, float]]:
     """The k best (index, similarity) pairs, ties broken by the lower index."""
+    if len(similarity) > 4 * k:  # sort only what can make the top k (ties with the k-th included)
+        kth = np.partition(similarity, len(similarity) - k)[len(similarity) - k]
+        keep = similarity >= kth
+        index, similarity = index[keep], similarity[keep]
     order = np.lexsort((index, -similarity))[:k]
     return [(int(index[i]), float(similarity[i])) for i in order]
 
@@ -123,8 +127,8 @@ class JaccardIndex:
 
     def _overlaps(self, query: set) -> tuple[np.ndarray, np.ndarray]:
         """(indices of the sets that share an item with ``query``, |A ∩ query| for each)."""
-        cols = [self.vocabulary[item] for item in query if item in self.vocabulary]
-        q = sparse.csr_matrix((np.ones(len(cols), np.float32), (np.zeros(len(cols), int), cols)),
+        cols = np.array(sorted(self.vocabulary[item] for item in query if item in self.vocabulary), dtype=np.int32)
+        q = sparse.csr_matrix((np.ones(len(cols), np.float32), cols, np.array([0, len(cols)], dtype=np.int32)),
                               shape=(1, self._items_by_set.shape[0]))
         hits = (q @ self._items_by_set).tocoo()
         return hits.col.astype(np.int64), hits.data.astype(np.float64)
@@ -251,3 +255,58 @@ class MinHashIndex:
         candidates = np.array(sorted(int.from_bytes(key, "little") for key in keys), dtype=np.int64)
         similarity = np.array([jaccard(query, self.sets[i]) for i in candidates], dtype=np.float64)
         return _ranked(candidates, similarity, k)
+
+
+# -- copy detection -----------------------------------------------------------------------------
+def longest_common_run(a, b) -> int:
+    """Length of the longest run of consecutive items that ``a`` and ``b`` share (the
+    longest common substring), by binary search over the length with sets of n-grams."""
+    a, b = np.asarray(a).tolist(), np.asarray(b).tolist()
+
+    def shared(n: int) -> bool:
+        grams = {tuple(b[i:i + n]) for i in range(len(b) - n + 1)}
+        return any(tuple(a[i:i + n]) in grams for i in range(len(a) - n + 1))
+
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:  # invariant: a run of lo is shared; is one of mid?
+        mid = (lo + hi + 1) // 2
+        if shared(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+class CopyDetector:
+    """How close a generated piece comes to any of a set of (training) works: the highest
+    Jaccard similarity of event n-gram sets, the share of the piece's n-grams found in that
+    work, and the longest run of events the two share.
+
+    Notebook: notebooks/06_rag_jaccard.ipynb
+    """
+
+    def __init__(self, works: Sequence, n: int = 8, encoding: PerformanceEncoding | None = None) -> None:
+        self.works, self.n = list(works), n
+        self.encoding = encoding or PerformanceEncoding()
+        self._events = [self.encoding.encode(w.performance) for w in self.works]
+        self.index = JaccardIndex([_event_grams(e, n) for e in self._events])
+
+    def check(self, events, candidates: int = 5) -> dict:
+        """For ``events``: ``work`` (the closest work by Jaccard), ``jaccard``, ``containment``
+        and ``longest_run`` (events; the longest over the ``candidates`` closest works)."""
+        grams = _event_grams(events, self.n)
+        if not grams:
+            raise ValueError(f"{len(events)} events are too few for one {self.n}-gram")
+        hits = self.index.query(grams, candidates)
+        best, sim = hits[0]
+        runs = [longest_common_run(events, self._events[i]) for i, _ in hits]
+        return {"work": self.works[best], "jaccard": sim,
+                "containment": containment(grams, _event_grams(self._events[best], self.n)),
+                "longest_run": max(runs)}
+
+
+def _event_grams(events, n: int) -> set[tuple]:
+    seq = np.asarray(events, dtype=np.int64)
+    if len(seq) < n:
+        return set()
+    return set(map(tuple, np.lib.stride_tricks.sliding_window_view(seq, n).tolist()))

@@ -121,3 +121,31 @@ def test_chapter_5_checks_accept_the_library_and_reject_mistakes():
         checks.check_gumbel_top_k(lambda lp, k, u: (lp + torch.log(-torch.log(u))).topk(k).indices)  # wrong sign
     with pytest.raises(AssertionError, match="state should follow"):
         checks.check_advance_beams(lambda m, h, s, p, e: (torch.cat([h[p], e[:, None]], 1), s))
+
+
+def test_chapter_6_checks_accept_the_library_and_reject_mistakes():
+    import numpy as np
+
+    from course_lib import rag, retrieval
+
+    checks.check_jaccard(retrieval.jaccard)
+    checks.check_interval_shingles(lambda p, n: retrieval.shingles(p, "interval", n))
+    checks.check_parse_request(rag.parse_request)
+
+    def top_k(matrix, query, k):
+        q = np.zeros(matrix.shape[1])
+        q[query] = 1
+        inter = matrix @ q
+        sims = inter / (np.asarray(matrix.sum(1)).ravel() + len(query) - inter)
+        order = np.lexsort((np.arange(len(sims)), -sims))[:k]
+        return [(i, sims[i]) for i in order]
+
+    checks.check_top_k_query(top_k)
+    with pytest.raises(AssertionError, match="jaccard"):
+        checks.check_jaccard(lambda a, b: len(set(a) & set(b)) / max(len(set(a)), 1))
+    with pytest.raises(AssertionError, match="interval_shingles"):
+        checks.check_interval_shingles(lambda p, n: retrieval.shingles(p, "pitch", n))
+    with pytest.raises(AssertionError, match="top_k_query"):
+        checks.check_top_k_query(lambda m, q, k: top_k(m, q, k)[::-1])
+    with pytest.raises(AssertionError, match="parse_request"):
+        checks.check_parse_request(lambda r: rag.parse_request(r) - {t for t in rag.parse_request(r) if "meter" in t})

@@ -90,3 +90,43 @@ def test_tags_of_a_work():
 
     assert tags(Jig()) == {"type:jig", "meter:6/8", "mode:major", "key:D major", "period:Traditional",
                            "composer:Traditional"}
+
+
+def test_longest_common_run_by_hand_and_against_brute_force():
+    from course_lib.retrieval import longest_common_run
+
+    assert longest_common_run([1, 2, 3, 4, 9], [0, 2, 3, 4, 5]) == 3
+    assert longest_common_run([1, 2], [3, 4]) == 0 and longest_common_run([], [1]) == 0
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        a, b = rng.integers(0, 3, rng.integers(0, 12)).tolist(), rng.integers(0, 3, rng.integers(0, 12)).tolist()
+        brute = max([n for n in range(min(len(a), len(b)) + 1)
+                     if any(a[i:i + n] == b[j:j + n] for i in range(len(a) - n + 1) for j in range(len(b) - n + 1))])
+        assert longest_common_run(a, b) == brute
+
+
+def test_copy_detector_flags_a_copied_passage():
+    import numpy as np
+
+    from course_lib.encoding import PerformanceEncoding
+    from course_lib.retrieval import CopyDetector
+
+    rng = np.random.default_rng(1)
+
+    class Work:
+        def __init__(self, seed):
+            r = np.random.default_rng(seed)
+            start = np.arange(60) * 0.25
+            self.performance = Performance(r.integers(50, 80, 60), np.full(60, 80), start, start + 0.2)
+
+    works = [Work(s) for s in range(20)]
+    detector = CopyDetector(works, n=8)
+    events = PerformanceEncoding().encode(works[7].performance)
+    copied = np.concatenate([rng.integers(256, 300, 10), events[20:80], rng.integers(256, 300, 10)])
+    report = detector.check(copied)
+    assert report["work"] is works[7] and report["longest_run"] == 60
+    assert report["containment"] == pytest.approx(53 / 73)  # 53 of its 73 8-grams lie inside the copied run
+    fresh = detector.check(rng.integers(0, 388, 80))
+    assert fresh["longest_run"] < 5 and fresh["containment"] == 0.0
