@@ -48,6 +48,7 @@ benchmarks: setup
 	$(PY) benchmarks/encoding.py
 	$(PY) benchmarks/controls.py
 	$(PY) benchmarks/search.py
+	$(PY) benchmarks/retrieval.py
 
 clean:
 	rm -rf out .pytest_cache

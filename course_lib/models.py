@@ -15,12 +15,16 @@ Notebook: notebooks/02_teacher_forcing.ipynb
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
 
-__all__ = ["RNNConfig", "PerformanceRNN", "build_model", "MODEL_NAMES"]
+from .attention import RelativeSelfAttention
+
+__all__ = ["RNNConfig", "PerformanceRNN", "TransformerConfig", "MusicTransformer", "Transformer", "build_model",
+           "MODEL_NAMES", "model_profile"]
 
 
 def dataclass_from_dict(cls, values: dict):
@@ -167,7 +171,193 @@ def _plain_cpu_kernels():
         torch.backends.mkldnn.enabled = previous
 
 
-MODEL_NAMES = {"performance_rnn": PerformanceRNN}
+# -- Transformers ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TransformerConfig:
+    """A decoder-only Transformer over events (saved with every checkpoint).
+
+    Args:
+        vocab_size: number of events.
+        d_model, heads, layers, ff: width, attention heads, blocks, feed-forward width.
+        dropout: dropout on attention weights, residual branches and embeddings.
+        max_distance: relative attention: distances at or beyond it share one embedding
+            (so the model runs beyond its training length).
+        relative: relative attention (Music Transformer) or absolute sinusoidal
+            positions (the paper's baseline Transformer).
+        control_dim: size of the control vector fed beside every event (0: none).
+    """
+
+    vocab_size: int = 388
+    d_model: int = 256
+    heads: int = 8
+    layers: int = 4
+    ff: int = 1024
+    dropout: float = 0.1
+    max_distance: int = 2048
+    relative: bool = True
+    control_dim: int = 0
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TransformerConfig":
+        return dataclass_from_dict(cls, values)
+
+
+TRANSFORMER_PROFILES = {
+    # Close to the paper's piano setting on one GPU (Huang et al. 2018): 6 layers, 512 wide, 8 heads.
+    "full": TransformerConfig(d_model=512, heads=8, layers=6, ff=2048, dropout=0.1, max_distance=2048),
+    # Small enough to learn something in about two minutes on two CPU cores.
+    "quick": TransformerConfig(d_model=128, heads=4, layers=3, ff=512, dropout=0.0, max_distance=256),
+}
+
+
+class _Block(nn.Module):
+    """Pre-norm Transformer block: x + attention(LN(x)), then x + feed-forward(LN(x))."""
+
+    def __init__(self, c: TransformerConfig) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
+        self.attn = RelativeSelfAttention(c.d_model, c.heads, c.max_distance, c.relative, c.dropout)
+        self.ff = nn.Sequential(nn.Linear(c.d_model, c.ff), nn.GELU(), nn.Linear(c.ff, c.d_model))
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.norm1(x)))
+        return x + self.drop(self.ff(self.norm2(x)))
+
+    def step(self, x: torch.Tensor, cache):
+        y, cache = self.attn.step(self.norm1(x), cache)
+        x = x + y
+        return x + self.ff(self.norm2(x)), cache
+
+
+class MusicTransformer(nn.Module):
+    """A decoder-only Transformer over events with relative attention (Huang et al. 2018),
+    controls concatenated to each event's embedding as in the LSTM.
+
+    The state of :meth:`step` is ``(position, [(keys, values) per layer])``: a key/value
+    cache, so a step costs O(t·D).
+
+    Notebook: notebooks/07_music_transformer.ipynb
+    """
+
+    relative = True
+
+    def __init__(self, config: TransformerConfig = TransformerConfig()) -> None:
+        super().__init__()
+        if config.relative != self.relative:
+            config = TransformerConfig.from_dict({**asdict(config), "relative": self.relative})
+        self.config = config
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.controls_in = nn.Linear(config.control_dim, config.d_model) if config.control_dim else None
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(_Block(config) for _ in range(config.layers))
+        self.norm = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, config.vocab_size)
+
+    @classmethod
+    def from_profile(cls, profile: str = "quick", **overrides):
+        """Build the ``'quick'`` (CPU) or ``'full'`` (GPU) model; ``overrides`` change fields
+        of :class:`TransformerConfig`."""
+        if profile not in TRANSFORMER_PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(TRANSFORMER_PROFILES)}")
+        return cls(TransformerConfig.from_dict({**asdict(TRANSFORMER_PROFILES[profile]), "relative": cls.relative,
+                                                **overrides}))
+
+    def _inputs(self, events: torch.Tensor, controls: torch.Tensor | None, start: int) -> torch.Tensor:
+        _check_events(events, self.config.vocab_size)
+        x = self.embed(events) * math.sqrt(self.config.d_model)
+        c_dim = self.config.control_dim
+        if c_dim == 0 and controls is not None:
+            raise ValueError("this model was built without controls (control_dim=0); pass controls=None")
+        if c_dim:
+            if controls is None:
+                raise ValueError(f"this model needs a control vector of size {c_dim} at every step")
+            if controls.dim() == 2:
+                controls = controls[:, None, :].expand(-1, events.shape[1], -1)
+            if controls.shape[-1] != c_dim or controls.shape[:2] != events.shape:
+                raise ValueError(f"controls must have shape (B, T, {c_dim}) or (B, {c_dim}) for events of shape "
+                                 f"{tuple(events.shape)}, got {tuple(controls.shape)}")
+            x = x + self.controls_in(controls.to(x.dtype))
+        if not self.relative:
+            x = x + _sinusoids(start, events.shape[1], self.config.d_model, x.device).to(x.dtype)
+        return self.drop(x)
+
+    def forward(self, events: torch.Tensor, controls: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, T, V) for events (B, T): position t predicts event t + 1."""
+        x = self._inputs(events, controls, 0)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))
+
+    def step(self, events: torch.Tensor, controls: torch.Tensor | None = None, state=None):
+        """One event per batch row: events (B,) → (logits (B, V), new state)."""
+        if events.dim() != 1:
+            raise ValueError(f"step() takes one event per batch row, shape (B,), got {tuple(events.shape)}")
+        position, caches = state if state is not None else (0, [None] * len(self.blocks))
+        if controls is not None and controls.dim() == 2:
+            controls = controls[:, None, :]
+        x = self._inputs(events[:, None], controls, position)
+        new = []
+        for block, cache in zip(self.blocks, caches):
+            x, cache = block.step(x, cache)
+            new.append(cache)
+        return self.head(self.norm(x))[:, 0], (position + 1, new)
+
+    @staticmethod
+    def reorder_state(state, index: torch.Tensor):
+        """The state of batch rows ``index`` (rows may repeat)."""
+        if state is None:
+            return None
+        position, caches = state
+        return position, [(k.index_select(0, index), v.index_select(0, index)) for k, v in caches]
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+class Transformer(MusicTransformer):
+    """The paper's baseline: the same decoder with absolute (sinusoidal) positions and
+    plain fused attention, no relative term.
+
+    Notebook: notebooks/07_music_transformer.ipynb
+    """
+
+    relative = False
+
+
+def _sinusoids(start: int, length: int, dim: int, device) -> torch.Tensor:
+    """Sinusoidal positions start … start + length − 1 (Vaswani et al. 2017), (length, dim)."""
+    pos = torch.arange(start, start + length, device=device, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    out = torch.zeros(length, dim, device=device)
+    out[:, 0::2], out[:, 1::2] = torch.sin(pos * freq), torch.cos(pos * freq)
+    return out
+
+
+def _check_events(events: torch.Tensor, vocab_size: int) -> None:
+    if events.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"events must be integer ids, got {events.dtype}")
+    if events.numel() and (int(events.min()) < 0 or int(events.max()) >= vocab_size):
+        raise ValueError(f"event ids must lie in 0–{vocab_size - 1}")
+
+
+MODEL_NAMES = {"performance_rnn": PerformanceRNN, "music_transformer": MusicTransformer, "transformer": Transformer}
+_CONFIGS = {PerformanceRNN: (RNNConfig, PROFILES), MusicTransformer: (TransformerConfig, TRANSFORMER_PROFILES),
+            Transformer: (TransformerConfig, TRANSFORMER_PROFILES)}
+
+
+def model_profile(name: str, profile: str) -> dict:
+    """The architecture (a config dict) of model ``name`` in ``profile`` ('quick' or 'full')."""
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}; known: {sorted(MODEL_NAMES)}")
+    cls = MODEL_NAMES[name]
+    _, profiles = _CONFIGS[cls]
+    if profile not in profiles:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(profiles)}")
+    values = asdict(profiles[profile])
+    if "relative" in values:
+        values["relative"] = cls.relative
+    return values
 
 
 def build_model(name: str, config: dict):
@@ -175,4 +365,4 @@ def build_model(name: str, config: dict):
     if name not in MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}; known: {sorted(MODEL_NAMES)}")
     cls = MODEL_NAMES[name]
-    return cls(RNNConfig.from_dict(config))
+    return cls(_CONFIGS[cls][0].from_dict(config))

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import EventWindows
-from .models import MODEL_NAMES, PROFILES as MODEL_PROFILES, build_model, dataclass_from_dict
+from .models import MODEL_NAMES, build_model, dataclass_from_dict, model_profile
 
 __all__ = [
     "TrainConfig", "TRAIN_PROFILES", "train", "evaluate", "baselines", "load_model",
@@ -91,9 +91,7 @@ class TrainConfig:
         if self.model not in MODEL_NAMES:
             raise ValueError(f"unknown model {self.model!r}; known: {sorted(MODEL_NAMES)}")
         if not self.model_config:
-            if self.profile not in MODEL_PROFILES:
-                raise ValueError(f"unknown profile {self.profile!r}; choose one of {sorted(MODEL_PROFILES)}")
-            object.__setattr__(self, "model_config", asdict(MODEL_PROFILES[self.profile]))
+            object.__setattr__(self, "model_config", model_profile(self.model, self.profile))
         if self.collections is not None:
             object.__setattr__(self, "collections", tuple(self.collections))
         if self.controls is not None:
@@ -378,7 +376,7 @@ def load_model(path: str | os.PathLike, *, model: str | None = None, profile: st
         raise CheckpointError(f"{where}: holds a {config.model!r} model, not a {model!r}")
     expected = dict(model_config or {})
     if profile is not None:
-        expected = {**asdict(MODEL_PROFILES[profile]), **expected}
+        expected = {**model_profile(config.model, profile), **expected}
     diffs = {k: (config.model_config.get(k), v) for k, v in expected.items() if config.model_config.get(k) != v}
     if diffs:
         listed = ", ".join(f"{k}: checkpoint {a!r} vs asked {b!r}" for k, (a, b) in sorted(diffs.items()))
