@@ -134,7 +134,10 @@ def profile_config(profile: str, **overrides) -> TrainConfig:
     """The training profile ``'quick'`` or ``'full'``, with fields overridden."""
     if profile not in TRAIN_PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(TRAIN_PROFILES)}")
-    return replace(TRAIN_PROFILES[profile], **overrides)
+    base = TRAIN_PROFILES[profile]
+    if overrides.get("model", base.model) != base.model and "model_config" not in overrides:
+        overrides["model_config"] = {}  # another model: its own architecture for this profile
+    return replace(base, **overrides)
 
 
 def pick_device(preferred: str | None = None) -> torch.device:
