@@ -49,6 +49,7 @@ benchmarks: setup
 	$(PY) benchmarks/controls.py
 	$(PY) benchmarks/search.py
 	$(PY) benchmarks/retrieval.py
+	$(PY) benchmarks/attention.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["relative_logits", "skew_logits", "relative_embeddings_for", "RelativeSelfAttention"]
+__all__ = ["relative_logits", "skew_logits", "relative_embeddings_for", "blockwise_relative_attention",
+           "RelativeSelfAttention", "peak_memory_mib"]
 
 
 def skew_logits(qe: torch.Tensor) -> torch.Tensor:
@@ -53,6 +54,47 @@ def relative_logits(q: torch.Tensor, e: torch.Tensor, skew: bool = True) -> torc
     return torch.einsum("bhid,ijd->bhij" if e.dim() == 2 else "bhid,hijd->bhij", q, gathered)
 
 
+def _skew_block(qe: torch.Tensor) -> torch.Tensor:
+    """The skew for a block of B query rows against K keys (the block's queries being the last
+    B positions): (..., B, K) with ``qe[..., r, c]`` = q_r · (embedding of distance K−1−c) →
+    entry [r, j] = ``qe[..., r, B−1−r+j]``. Same pad-and-reshape as :func:`skew_logits`:
+    in the padded, flattened rows that element sits at r·K + B + j."""
+    *lead, rows, keys = qe.shape
+    flat = F.pad(qe, (1, 0)).reshape(*lead, rows * (keys + 1))
+    return flat[..., rows:].reshape(*lead, rows, keys)
+
+
+def _block_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, e: torch.Tensor,
+                     dropout: float = 0.0) -> torch.Tensor:
+    """Causal relative attention of the last ``q.shape[-2]`` positions over ``k.shape[-2]`` keys."""
+    rows, keys = q.shape[-2], k.shape[-2]
+    bias = _skew_block(q @ e.transpose(-1, -2)[None]).div_(math.sqrt(q.shape[-1]))  # in place: memory
+    future = torch.ones(rows, keys, dtype=torch.bool, device=q.device).triu(keys - rows + 1)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias.masked_fill_(future, float("-inf")).to(q.dtype),
+                                          dropout_p=dropout)
+
+
+def blockwise_relative_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, table: torch.Tensor,
+                                 block: int = 256, dropout: float = 0.0) -> torch.Tensor:
+    """Causal relative attention computed ``block`` queries at a time, each block's logits
+    recomputed in the backward pass (activation checkpointing, which replays the same dropout):
+    the L × L logits of all heads never exist at once, so memory grows like L · block instead
+    of L². Equal to the one-shot computation (tests)."""
+    from torch.utils.checkpoint import checkpoint
+
+    length = q.shape[-2]
+    outs = []
+    for start in range(0, length, block):
+        stop = min(length, start + block)
+        args = (q[..., start:stop, :], k[..., :stop, :], v[..., :stop, :], relative_embeddings_for(table, stop),
+                dropout)
+        if torch.is_grad_enabled() and q.requires_grad:
+            outs.append(checkpoint(_block_attention, *args, use_reentrant=False))
+        else:
+            outs.append(_block_attention(*args))
+    return torch.cat(outs, dim=-2)
+
+
 def relative_embeddings_for(table: torch.Tensor, length: int) -> torch.Tensor:
     """The rows of a (H, M, D) table of relative embeddings (row M−1 = distance 0) for
     distances ``length − 1 … 0``; distances ≥ M share the farthest row (clipping), so a
@@ -64,11 +106,39 @@ def relative_embeddings_for(table: torch.Tensor, length: int) -> torch.Tensor:
     return torch.cat([far, table], dim=-2)
 
 
+def _peak_child(fn, queue) -> None:
+    import resource
+
+    with open("/proc/self/statm") as f:
+        start = int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20   # resident now, MiB
+    fn()
+    queue.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - start)
+
+
+def peak_memory_mib(fn) -> float:
+    """Extra peak resident memory (MiB) that ``fn()`` needs, measured in a forked child
+    process (Linux): its peak RSS minus its RSS when it started. On a GPU use
+    ``torch.cuda.max_memory_allocated`` instead."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_peak_child, args=(fn, queue))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"the measured function failed in the child process (exit code {child.exitcode})")
+    return float(queue.get())
+
+
 class RelativeSelfAttention(nn.Module):
     """Multi-head causal self-attention; with ``relative=True`` each head adds the relative
     term of a learned (heads, max_distance, head_dim) table to its logits:
     softmax((QKᵀ + S_rel) / √D) V. PyTorch's fused ``scaled_dot_product_attention`` does the
     rest, with S_rel (scaled, causally masked) as its additive mask."""
+
+    #: sequences longer than this are attended to in blocks of this many queries (less memory)
+    block = 128
 
     def __init__(self, d_model: int, heads: int, max_distance: int = 1024, relative: bool = True,
                  dropout: float = 0.0) -> None:
@@ -96,10 +166,24 @@ class RelativeSelfAttention(nn.Module):
         drop = self.dropout if self.training else 0.0
         if not self.relative:
             return self._merge(F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop))
+        if length > self.block:
+            return self._merge(blockwise_relative_attention(q, k, v, self.rel, self.block, drop))
         e = relative_embeddings_for(self.rel, length)
         causal = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
         bias = (relative_logits(q, e) / math.sqrt(self.head_dim)).masked_fill(~causal, float("-inf"))
         return self._merge(F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), dropout_p=drop))
+
+    @torch.no_grad()
+    def weights(self, x: torch.Tensor) -> torch.Tensor:
+        """The attention probabilities (B, H, L, L) this layer gives input ``x``, computed
+        explicitly (for looking at them; :meth:`forward` never materialises them)."""
+        q, k, _ = self._split(x)
+        length = x.shape[1]
+        logits = q @ k.transpose(-1, -2)
+        if self.relative:
+            logits = logits + relative_logits(q, relative_embeddings_for(self.rel, length))
+        causal = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
+        return (logits / math.sqrt(self.head_dim)).masked_fill(~causal, float("-inf")).softmax(-1)
 
     def step(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None):
         """One new position per row: x (B, 1, d_model) and the cached keys and values of the

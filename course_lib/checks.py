@@ -18,7 +18,8 @@ from .encoding import PerformanceEncoding, split_time_shift
 __all__ = ["check_split_time_shift", "check_velocity_to_bin", "check_encode", "check_transpose_events",
            "check_teacher_forcing_loss", "check_training_step", "check_note_density", "check_with_missing_bit",
            "check_nll_table", "check_containment", "check_beam_step", "check_advance_beams", "check_gumbel_top_k",
-           "check_jaccard", "check_interval_shingles", "check_top_k_query", "check_parse_request"]
+           "check_jaccard", "check_interval_shingles", "check_top_k_query", "check_parse_request",
+           "check_skew", "check_cached_attention_step"]
 
 
 def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[tuple], *,
@@ -326,3 +327,53 @@ def check_parse_request(fn: Callable) -> None:
     requests = ["a jig in D major, 6/8", "a reel in A minor", "slip jig in E dorian", "a hornpipe, 2/4",
                 "something in G mixolydian", "a strathspey in F# minor, 4/4", "a waltz, 3/4", "reels in D"]
     _compare("parse_request", lambda r: set(fn(r)), parse_request, [(r,) for r in requests])
+
+
+def check_skew(fn: Callable) -> None:
+    """Chapter 7: the skewing trick on (..., L, L) logits; compared on and below the diagonal."""
+    import torch
+
+    from .attention import skew_logits
+
+    for case, shape in enumerate([(4, 4), (1, 1), (3, 7, 7), (2, 3, 5, 5)]):
+        qe = torch.randn(*shape, generator=torch.Generator().manual_seed(case), dtype=torch.float64)
+        expected = skew_logits(qe)
+        try:
+            got = torch.as_tensor(fn(qe))
+        except NotImplementedError:
+            raise AssertionError("skew: not attempted yet (it raises NotImplementedError)") from None
+        below = torch.ones(shape[-1], shape[-1], dtype=torch.bool).tril()
+        if got.shape != expected.shape or not torch.allclose(got[..., below], expected[..., below]):
+            raise AssertionError(f"skew on a {tuple(shape)} input: expected (on and below the diagonal)\n"
+                                 f"{expected[..., below]}\ngot\n{got[..., below] if got.shape == expected.shape else got.shape}")
+    print("✓ skew: 4 cases agree with the library")
+
+
+def check_cached_attention_step(fn: Callable) -> None:
+    """Chapter 7: one cached attention step with the relative term, against full causal attention."""
+    import math
+
+    import torch
+
+    from .attention import relative_embeddings_for, relative_logits
+
+    g = torch.Generator().manual_seed(7)
+    b, h, length, d = 2, 3, 6, 4
+    q, k, v = (torch.randn(b, h, length, d, generator=g, dtype=torch.float64) for _ in range(3))
+    table = torch.randn(h, 8, d, generator=g, dtype=torch.float64)
+    logits = q @ k.transpose(-1, -2) + relative_logits(q, relative_embeddings_for(table, length))
+    causal = torch.ones(length, length, dtype=torch.bool).tril()
+    full = (logits / math.sqrt(d)).masked_fill(~causal, float("-inf")).softmax(-1) @ v
+    cache = None
+    for t in range(length):
+        try:
+            out, cache = fn(q[:, :, t:t + 1], k[:, :, t:t + 1], v[:, :, t:t + 1], cache,
+                            relative_embeddings_for(table, t + 1))
+        except NotImplementedError:
+            raise AssertionError("attention_step: not attempted yet (it raises NotImplementedError)") from None
+        if not torch.allclose(torch.as_tensor(out), full[:, :, t:t + 1]):
+            raise AssertionError(f"attention_step at position {t}: the output differs from full causal attention")
+        if cache[0].shape != (b, h, t + 1, d):
+            raise AssertionError(f"attention_step at position {t}: the key cache should have shape "
+                                 f"{(b, h, t + 1, d)}, got {tuple(cache[0].shape)}")
+    print(f"✓ attention_step: {length} cached steps equal full causal attention")

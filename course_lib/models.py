@@ -289,6 +289,16 @@ class MusicTransformer(nn.Module):
             x = block(x)
         return self.head(self.norm(x))
 
+    @torch.no_grad()
+    def attention_weights(self, events: torch.Tensor, controls: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Each layer's attention probabilities (B, H, T, T) for ``events`` (B, T)."""
+        x = self._inputs(events, controls, 0)
+        maps = []
+        for block in self.blocks:
+            maps.append(block.attn.weights(block.norm1(x)))
+            x = block(x)
+        return maps
+
     def step(self, events: torch.Tensor, controls: torch.Tensor | None = None, state=None):
         """One event per batch row: events (B,) → (logits (B, V), new state)."""
         if events.dim() != 1:

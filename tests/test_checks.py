@@ -149,3 +149,25 @@ def test_chapter_6_checks_accept_the_library_and_reject_mistakes():
         checks.check_top_k_query(lambda m, q, k: top_k(m, q, k)[::-1])
     with pytest.raises(AssertionError, match="parse_request"):
         checks.check_parse_request(lambda r: rag.parse_request(r) - {t for t in rag.parse_request(r) if "meter" in t})
+
+
+def test_chapter_7_checks_accept_the_library_and_reject_mistakes():
+    import math
+
+    import torch
+
+    from course_lib.attention import skew_logits
+
+    checks.check_skew(skew_logits)
+
+    def step(q, k, v, cache, e):
+        if cache is not None:
+            k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
+        logits = (q @ k.transpose(-1, -2) + q @ e.transpose(-1, -2)[None]) / math.sqrt(q.shape[-1])
+        return logits.softmax(-1) @ v, (k, v)
+
+    checks.check_cached_attention_step(step)
+    with pytest.raises(AssertionError, match="skew"):
+        checks.check_skew(lambda qe: qe)
+    with pytest.raises(AssertionError, match="attention_step"):
+        checks.check_cached_attention_step(lambda q, k, v, c, e: step(q, k, v, c, e.flip(-2)))

@@ -136,3 +136,32 @@ def test_training_engine_checkpoints_and_resume_work_for_transformers(name, tmp_
     assert isinstance(loaded, MusicTransformer) and loaded.train_step == 30
     with pytest.raises(Exception, match="holds a"):
         load_model(tmp_path, model="performance_rnn")
+
+
+def test_attention_weights_are_causal_distributions_that_reproduce_the_layer():
+    torch.manual_seed(5)
+    model = MusicTransformer.from_profile("quick", **TINY).eval()
+    events = torch.randint(0, 388, (1, 10))
+    maps = model.attention_weights(events)
+    assert len(maps) == TINY["layers"] and maps[0].shape == (1, TINY["heads"], 10, 10)
+    assert torch.allclose(maps[0].sum(-1), torch.ones(1, TINY["heads"], 10))
+    assert (maps[0].triu(1) == 0).all()
+    attn = model.blocks[0].attn
+    x = model.blocks[0].norm1(model._inputs(events, None, 0))
+    _, _, v = attn._split(x)
+    with torch.no_grad():
+        assert torch.allclose(attn._merge(maps[0] @ v), attn(x), atol=1e-5)
+
+
+def test_blockwise_attention_equals_one_shot_with_gradients():
+    torch.manual_seed(6)
+    layer = RelativeSelfAttention(32, 4, max_distance=40).double()
+    x = torch.randn(2, 70, 32, dtype=torch.float64, requires_grad=True)
+    results = []
+    for block in (1000, 16, 7):
+        layer.block = block
+        out = layer(x)
+        results.append((out, torch.autograd.grad(out.sum(), [x, layer.rel])))
+    for out, grads in results[1:]:
+        assert torch.allclose(out, results[0][0])
+        assert all(torch.allclose(a, b) for a, b in zip(grads, results[0][1]))
