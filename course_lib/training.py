@@ -137,6 +137,9 @@ def profile_config(profile: str, **overrides) -> TrainConfig:
     base = TRAIN_PROFILES[profile]
     if overrides.get("model", base.model) != base.model and "model_config" not in overrides:
         overrides["model_config"] = {}  # another model: its own architecture for this profile
+    if profile == "full" and overrides.get("model") in ("music_transformer", "transformer"):
+        # the Music Transformer paper's piano setting: windows of 2,048 events
+        overrides = {"window": 2048, "batch_size": 16, **overrides}
     return replace(base, **overrides)
 
 

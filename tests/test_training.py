@@ -127,6 +127,9 @@ def test_profiles_and_config_errors():
         profile_config("medium")
     with pytest.raises(ValueError, match="unknown model"):
         TrainConfig(model="wavenet")
+    mt = profile_config("full", model="music_transformer")
+    assert mt.model_config["layers"] == 6 and mt.model_config["relative"] and mt.window == 2048
+    assert profile_config("quick", model="transformer").model_config["relative"] is False
 
 
 DDP_SCRIPT = """
@@ -134,9 +137,13 @@ import sys, torch, torch.distributed as dist
 sys.path.insert(0, {tests!r})
 from test_training import _scales, TINY
 from course_lib.data import EventWindows
+from course_lib.models import model_profile
 from course_lib.training import TrainConfig, train
 dist.init_process_group("gloo")
-cfg = TrainConfig(model_config=TINY, window=48, batch_size=16, steps=12, eval_every=6, eval_windows=8,
+name = {model!r}
+config = TINY if name == "performance_rnn" else {{**model_profile(name, "quick"), "d_model": 32, "heads": 4, "layers": 2,
+                                                 "ff": 64, "max_distance": 64}}
+cfg = TrainConfig(model=name, model_config=config, window=48, batch_size=16, steps=12, eval_every=6, eval_windows=8,
                   checkpoint_every=6, lr=1e-2, warmup_steps=2)
 model = train(cfg, EventWindows(_scales(8, 0), 48, augment=True), EventWindows(_scales(2, 1), 48),
               {out!r}, progress=False, log=lambda s: None)
@@ -149,9 +156,10 @@ dist.destroy_process_group()
 """
 
 
-def test_ddp_with_two_cpu_processes(tmp_path):
+@pytest.mark.parametrize("model", ["performance_rnn", "music_transformer"])
+def test_ddp_with_two_cpu_processes(tmp_path, model):
     script = tmp_path / "ddp.py"
-    script.write_text(DDP_SCRIPT.format(tests=str(Path(__file__).parent), out=str(tmp_path / "run")))
+    script.write_text(DDP_SCRIPT.format(tests=str(Path(__file__).parent), out=str(tmp_path / "run"), model=model))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script)],
