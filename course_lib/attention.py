@@ -109,6 +109,9 @@ def relative_embeddings_for(table: torch.Tensor, length: int) -> torch.Tensor:
 def _peak_child(fn, queue) -> None:
     import resource
 
+    # A forked child must not enter the OpenMP thread pool its parent started (libgomp is not
+    # fork-safe: it would hang), so it computes on one thread.
+    torch.set_num_threads(1)
     with open("/proc/self/statm") as f:
         start = int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20   # resident now, MiB
     fn()

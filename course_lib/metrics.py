@@ -134,9 +134,13 @@ def diversity(performances: Sequence[Performance], n: int = 4) -> float:
 
 
 def summarize(rows: Sequence[dict]) -> dict[str, tuple[float, float]]:
-    """{measure: (mean, standard deviation)} over pieces, ignoring NaNs."""
-    keys = rows[0].keys() if rows else []
-    return {k: (float(np.nanmean([r[k] for r in rows])), float(np.nanstd([r[k] for r in rows]))) for k in keys}
+    """{measure: (mean, standard deviation)} over pieces, ignoring NaNs (NaN when all are)."""
+    out = {}
+    for k in (rows[0].keys() if rows else []):
+        values = np.array([r[k] for r in rows], dtype=np.float64)
+        values = values[~np.isnan(values)]
+        out[k] = (float(values.mean()), float(values.std())) if len(values) else (float("nan"), float("nan"))
+    return out
 
 
 def format_table(table: dict[str, dict[str, tuple[float, float]]], columns: Sequence[str] | None = None,
