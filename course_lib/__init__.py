@@ -15,8 +15,9 @@ __version__ = "0.1.0"
 __all__ = ["Performance", "PerformanceEncoding", "MidiError", "read_midi", "write_midi", "__version__"]
 
 _MODULES = {
-    "attention", "audio", "augment", "checks", "cli", "controls", "corpus", "data", "encoding", "exercises", "midi",
-    "metrics", "models", "rag", "notation", "performance", "plots", "pretrained", "retrieval", "search", "style", "toy", "training",
+    "attention", "audio", "augment", "checks", "cli", "controls", "corpus", "data", "encoding", "exercises",
+    "metrics", "midi", "models", "notation", "performance", "plots", "pretrained", "rag", "retrieval", "search",
+    "style", "toy", "training",
 }
 
 
