@@ -96,9 +96,8 @@ def _generate(args: argparse.Namespace) -> int:
         primer = enc.encode(read_midi(args.primer))[: args.primer_events]
     generator = torch.Generator().manual_seed(args.seed)
     if args.strategy in ("sample", "greedy"):
-        temperature = args.temperature
         top_k = 1 if args.strategy == "greedy" else args.top_k  # greedy = always the most likely event
-        pieces = [generate_seconds(model, args.seconds, primer, temperature=temperature, top_k=top_k,
+        pieces = [generate_seconds(model, args.seconds, primer, temperature=args.temperature, top_k=top_k,
                                    top_p=args.top_p, controls=controls, generator=generator,
                                    progress=not args.quiet)]
     else:

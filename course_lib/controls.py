@@ -261,14 +261,11 @@ class ControlSpec:
                 index = key_index(getattr(work, "key", None))
             except ValueError:
                 return None  # no key signature, or a modal one: missing
-            index = (index % 12 + transpose) % 12 + 12 * (index >= 12)
-            return np.broadcast_to(_one_hot(np.array(index), self.sizes[name]), (len(events), self.sizes[name]))
-        if name == "group":
-            group = self.groups.get(getattr(work, "composer", None))
-            if group is None:
-                return None
-            return np.broadcast_to(_one_hot(np.array(group), self.sizes[name]), (len(events), self.sizes[name]))
-        value = getattr(work, {"period": "period", "composer": "composer", "born": "born"}[name], None)
+            value = KEY_NAMES[(index % 12 + transpose) % 12 + 12 * (index >= 12)]
+        elif name == "group":
+            value = self.groups.get(getattr(work, "composer", None))
+        else:  # period, composer, born
+            value = getattr(work, name, None)
         known = {"period": self.periods, "composer": self.composers}.get(name)
         if value is None or (known is not None and value not in known):
             return None  # not in the metadata (folk tunes have no year of birth): missing

@@ -114,8 +114,7 @@ class PerformanceRNN(nn.Module):
 
         The state is the LSTM's ``(h, c)``, each (layers, B, hidden).
         """
-        if events.dim() != 1:
-            raise ValueError(f"step() takes one event per batch row, shape (B,), got {tuple(events.shape)}")
+        _check_step_events(events)
         if controls is not None and controls.dim() == 2:
             controls = controls[:, None, :]
         x = self._inputs(events[:, None], controls)
@@ -135,26 +134,10 @@ class PerformanceRNN(nn.Module):
 
     # -- helpers ------------------------------------------------------------------------
     def _inputs(self, events: torch.Tensor, controls: torch.Tensor | None) -> torch.Tensor:
-        if events.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"events must be integer ids, got {events.dtype}")
-        if events.numel() and (int(events.min()) < 0 or int(events.max()) >= self.config.vocab_size):
-            raise ValueError(f"event ids must lie in 0–{self.config.vocab_size - 1}")
+        _check_events(events, self.config.vocab_size)
         x = self.embed(events)
-        c_dim = self.config.control_dim
-        if c_dim == 0:
-            if controls is not None:
-                raise ValueError("this model was built without controls (control_dim=0); pass controls=None")
-            return x
-        if controls is None:
-            raise ValueError(f"this model needs a control vector of size {c_dim} at every step")
-        if controls.dim() == 2:  # one vector for the whole sequence
-            controls = controls[:, None, :].expand(-1, events.shape[1], -1)
-        if controls.shape[-1] != c_dim or controls.shape[:2] != events.shape:
-            raise ValueError(
-                f"controls must have shape (B, T, {c_dim}) or (B, {c_dim}) for events of shape "
-                f"{tuple(events.shape)}, got {tuple(controls.shape)}"
-            )
-        return torch.cat([x, controls.to(x.dtype)], dim=-1)
+        controls = _checked_controls(events, controls, self.config.control_dim)
+        return x if controls is None else torch.cat([x, controls.to(x.dtype)], dim=-1)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -266,17 +249,8 @@ class MusicTransformer(nn.Module):
     def _inputs(self, events: torch.Tensor, controls: torch.Tensor | None, start: int) -> torch.Tensor:
         _check_events(events, self.config.vocab_size)
         x = self.embed(events) * math.sqrt(self.config.d_model)
-        c_dim = self.config.control_dim
-        if c_dim == 0 and controls is not None:
-            raise ValueError("this model was built without controls (control_dim=0); pass controls=None")
-        if c_dim:
-            if controls is None:
-                raise ValueError(f"this model needs a control vector of size {c_dim} at every step")
-            if controls.dim() == 2:
-                controls = controls[:, None, :].expand(-1, events.shape[1], -1)
-            if controls.shape[-1] != c_dim or controls.shape[:2] != events.shape:
-                raise ValueError(f"controls must have shape (B, T, {c_dim}) or (B, {c_dim}) for events of shape "
-                                 f"{tuple(events.shape)}, got {tuple(controls.shape)}")
+        controls = _checked_controls(events, controls, self.config.control_dim)
+        if controls is not None:
             x = x + self.controls_in(controls.to(x.dtype))
         if not self.relative:
             x = x + _sinusoids(start, events.shape[1], self.config.d_model, x.device).to(x.dtype)
@@ -301,8 +275,7 @@ class MusicTransformer(nn.Module):
 
     def step(self, events: torch.Tensor, controls: torch.Tensor | None = None, state=None):
         """One event per batch row: events (B,) → (logits (B, V), new state)."""
-        if events.dim() != 1:
-            raise ValueError(f"step() takes one event per batch row, shape (B,), got {tuple(events.shape)}")
+        _check_step_events(events)
         position, caches = state if state is not None else (0, [None] * len(self.blocks))
         if controls is not None and controls.dim() == 2:
             controls = controls[:, None, :]
@@ -344,11 +317,33 @@ def _sinusoids(start: int, length: int, dim: int, device) -> torch.Tensor:
     return out
 
 
+def _check_step_events(events: torch.Tensor) -> None:
+    if events.dim() != 1:
+        raise ValueError(f"step() takes one event per batch row, shape (B,), got {tuple(events.shape)}")
+
+
 def _check_events(events: torch.Tensor, vocab_size: int) -> None:
     if events.dtype not in (torch.int64, torch.int32):
         raise ValueError(f"events must be integer ids, got {events.dtype}")
     if events.numel() and (int(events.min()) < 0 or int(events.max()) >= vocab_size):
         raise ValueError(f"event ids must lie in 0–{vocab_size - 1}")
+
+
+def _checked_controls(events: torch.Tensor, controls: torch.Tensor | None, c_dim: int) -> torch.Tensor | None:
+    """Controls (B, T, c_dim) for events (B, T): one vector per sequence (B, c_dim) is repeated
+    at every position; None for a model without controls. Every model reads them this way."""
+    if c_dim == 0:
+        if controls is not None:
+            raise ValueError("this model was built without controls (control_dim=0); pass controls=None")
+        return None
+    if controls is None:
+        raise ValueError(f"this model needs a control vector of size {c_dim} at every step")
+    if controls.dim() == 2:  # one vector for the whole sequence
+        controls = controls[:, None, :].expand(-1, events.shape[1], -1)
+    if controls.shape[-1] != c_dim or controls.shape[:2] != events.shape:
+        raise ValueError(f"controls must have shape (B, T, {c_dim}) or (B, {c_dim}) for events of shape "
+                         f"{tuple(events.shape)}, got {tuple(controls.shape)}")
+    return controls
 
 
 MODEL_NAMES = {"performance_rnn": PerformanceRNN, "music_transformer": MusicTransformer, "transformer": Transformer}
