@@ -63,11 +63,15 @@ def shingles(performance: Performance, kind: str = "pitch", n: int = 4,
         seq = (encoding or PerformanceEncoding()).encode(performance)
     else:
         raise ValueError(f"unknown shingle kind {kind!r}; choose from {list(SHINGLE_KINDS)}")
+    return _ngram_set(seq, n)
+
+
+def _ngram_set(seq, n: int) -> set[tuple]:
+    """The distinct n-grams of an integer sequence, as tuples of ints."""
     seq = np.asarray(seq, dtype=np.int64)
     if len(seq) < n:
         return set()
-    grams = np.lib.stride_tricks.sliding_window_view(seq, n)
-    return set(map(tuple, grams.tolist()))
+    return set(map(tuple, np.lib.stride_tricks.sliding_window_view(seq, n).tolist()))
 
 
 def tags(work) -> set[str]:
@@ -289,24 +293,18 @@ class CopyDetector:
         self.works, self.n = list(works), n
         self.encoding = encoding or PerformanceEncoding()
         self._events = [self.encoding.encode(w.performance) for w in self.works]
-        self.index = JaccardIndex([_event_grams(e, n) for e in self._events])
+        self.index = JaccardIndex([_ngram_set(e, n) for e in self._events])
 
     def check(self, events, candidates: int = 5) -> dict:
         """For ``events``: ``work`` (the closest work by Jaccard), ``jaccard``, ``containment``
         and ``longest_run`` (events; the longest over the ``candidates`` closest works)."""
-        grams = _event_grams(events, self.n)
+        grams = _ngram_set(events, self.n)
         if not grams:
             raise ValueError(f"{len(events)} events are too few for one {self.n}-gram")
         hits = self.index.query(grams, candidates)
         best, sim = hits[0]
         runs = [longest_common_run(events, self._events[i]) for i, _ in hits]
         return {"work": self.works[best], "jaccard": sim,
-                "containment": containment(grams, _event_grams(self._events[best], self.n)),
+                "containment": containment(grams, _ngram_set(self._events[best], self.n)),
                 "longest_run": max(runs)}
 
-
-def _event_grams(events, n: int) -> set[tuple]:
-    seq = np.asarray(events, dtype=np.int64)
-    if len(seq) < n:
-        return set()
-    return set(map(tuple, np.lib.stride_tricks.sliding_window_view(seq, n).tolist()))
