@@ -1,6 +1,7 @@
 # One entry point for learners, instructors and CI.
 #   make lab    set everything up, then open the course in JupyterLab
 #   make test   set everything up, then run the whole test suite (what CI runs)
+#   make full   train and ship every full model the chapters load (a GPU node; NPROC=4 for torchrun)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,14 +11,15 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_WORKERS ?= $(JOBS)
 NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
-.PHONY: setup lab test test-lib test-notebooks demo cache exercises benchmarks clean
+.PHONY: setup browser lab test test-lib test-notebooks demo cache exercises benchmarks full binder-check clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml tools/install_torch.sh
+$(VENV)/.installed: pyproject.toml tools/install_torch.sh lab/overrides.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	PYTHON=$(PY) tools/install_torch.sh
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) tools/install_lab_settings.py
 	touch $@
 
 # The parsed corpus ships in the package (4 MB); this rebuilds it from music21 (~11 min).
@@ -25,7 +27,26 @@ cache: $(VENV)/.installed
 	$(PY) tools/build_shipped_corpus.py
 
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# The studio's browser test drives Debian's Chromium: install it when it is missing and we
+# may (root, or sudo without a password); otherwise the test says what to install and skips.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt=apt-get; elif sudo -n true 2>/dev/null; then apt="sudo -n apt-get"; fi; \
+	  if [ -n "$$apt" ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    $$apt install -y -q chromium >/dev/null || { $$apt update -q >/dev/null && $$apt install -y -q chromium >/dev/null; }; \
+	  else echo "note: chromium is missing and cannot be installed here; run: sudo apt-get install chromium"; fi; }
+
+# Every full model the chapters load, one after the other (resumable: run it again to go on).
+NPROC ?= 1
+full: setup
+	$(VENV)/bin/course-lib train-all --profile full --nproc $(NPROC)
+
+# Every notebook on one core, as on Binder: wall time and peak memory → benchmarks/RESULTS.md.
+binder-check: setup
+	$(PY) tools/binder_check.py
 
 demo: setup
 	$(VENV)/bin/course-lib demo --out out/demo
@@ -35,7 +56,7 @@ exercises: $(VENV)/.installed
 
 # One BLAS/torch thread per test worker: two workers with two threads each on two cores
 # oversubscribe the CPU and slow torch down by an order of magnitude.
-test: setup
+test: setup browser
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests notebooks solutions $(NBVAL_FLAGS)
 
 test-lib: setup

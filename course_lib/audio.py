@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import io
 import os
 import warnings
 import wave
@@ -44,6 +45,7 @@ __all__ = [
     "velocity_gain",
     "play",
     "write_wav",
+    "wav_bytes",
 ]
 
 BACKENDS = ("auto", "soundfont", "sine")
@@ -317,13 +319,25 @@ def write_wav(
     Returns:
         The path written.
     """
-    audio = _as_audio(performance, sample_rate, backend)
-    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
+    path.write_bytes(wav_bytes(performance, sample_rate, backend))
+    return path
+
+
+def wav_bytes(
+    performance: Performance | np.ndarray,
+    sample_rate: int = 22050,
+    backend: str = "auto",
+) -> bytes:
+    """The content of a 16-bit PCM mono WAV file of a performance (or of samples), e.g.
+    for an audio widget or a download; arguments as :func:`write_wav`."""
+    audio = _as_audio(performance, sample_rate, backend)
+    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(int(sample_rate))
         out.writeframes(pcm.tobytes())
-    return path
+    return buffer.getvalue()

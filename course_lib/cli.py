@@ -5,6 +5,8 @@
     course-lib corpus --build                build (or check) the corpus cache
     course-lib train --profile quick --out runs/prnn
     course-lib generate --checkpoint runs/prnn --seconds 30 --out sample.mid --wav
+    course-lib train-all --profile full                  every model the chapters load (make full)
+    course-lib check exercises/05_*.ipynb               per exercise: passed / failed / not attempted
 """
 
 from __future__ import annotations
@@ -151,6 +153,29 @@ def _requested_controls(model, items: list[str]):
     return torch.as_tensor(spec.request(**values))
 
 
+def _train_all(args: argparse.Namespace) -> int:
+    from .workshop import train_all
+
+    overrides = {"steps": args.steps, "batch_size": args.batch_size, "window": args.window}
+    train_all(args.profile, args.out, nproc=args.nproc, only=args.only, overrides=overrides,
+              ship_to=args.ship_to, trained_on=args.trained_on)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .grading import FAILED, NOT_ATTEMPTED, check_notebooks, format_reports, write_csv
+
+    reports = check_notebooks(args.notebooks, jobs=args.jobs, timeout=args.timeout)
+    print(format_reports(reports))
+    if args.csv:
+        print(f"table → {write_csv(reports, args.csv)}")
+    if any(r.error and not r.exercises for r in reports):
+        return 1
+    if args.strict and any(r.count(FAILED) or r.count(NOT_ATTEMPTED) for r in reports):
+        return 1
+    return 0
+
+
 def _corpus(args: argparse.Namespace) -> int:
     from . import corpus
 
@@ -214,6 +239,30 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--quiet", action="store_true")
     generate.set_defaults(run=_generate)
 
+    from .pretrained import CHECKPOINTS
+    from .workshop import job_names
+
+    train_all = sub.add_parser("train-all", help="train and ship every model the chapters load (resumable)")
+    train_all.add_argument("--profile", default="full", choices=["quick", "full"])
+    train_all.add_argument("--out", default="runs", help="folder of the run folders (default %(default)s)")
+    train_all.add_argument("--nproc", type=int, default=1, help="processes per run with torchrun (e.g. GPUs)")
+    train_all.add_argument("--only", nargs="+", choices=job_names(), help="only these models")
+    train_all.add_argument("--steps", type=int, help="override every run's steps (e.g. to rehearse)")
+    train_all.add_argument("--batch-size", type=int)
+    train_all.add_argument("--window", type=int)
+    train_all.add_argument("--ship-to", default=str(CHECKPOINTS),
+                           help="checkpoint folder with registry.json (default: the package's)")
+    train_all.add_argument("--trained-on", help="the machine, for the registry (default: detected)")
+    train_all.set_defaults(run=_train_all)
+
+    check = sub.add_parser("check", help="run learners' exercise notebooks; per exercise: passed/failed/not attempted")
+    check.add_argument("notebooks", nargs="+", help="exercise notebooks, e.g. submissions/*/05_*.ipynb")
+    check.add_argument("--jobs", type=int, default=1, help="notebooks run at once (each needs a core)")
+    check.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
+    check.add_argument("--csv", help="also write one row per exercise to this CSV file")
+    check.add_argument("--strict", action="store_true", help="exit 1 unless every exercise passed")
+    check.set_defaults(run=_check)
+
     corpus = sub.add_parser("corpus", help="build or inspect the corpus cache")
     corpus.add_argument("--build", action="store_true")
     corpus.set_defaults(run=_corpus)
@@ -221,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError) as err:  # the library's errors say what to do
+    except (ValueError, FileNotFoundError, RuntimeError) as err:  # the library's errors say what to do
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -17,15 +17,16 @@ import torch
 
 from .training import CheckpointError, load_model
 
-__all__ = ["CHECKPOINTS", "registry", "checkpoint_path", "load_pretrained", "sha256"]
+__all__ = ["CHECKPOINTS", "registry", "checkpoint_path", "load_pretrained", "sha256", "ship_run", "machine_description"]
 
 CHECKPOINTS = Path(__file__).parent / "data" / "checkpoints"
 _REGISTRY = CHECKPOINTS / "registry.json"
 
 
-def registry() -> dict[str, dict]:
+def registry(folder: str | Path = CHECKPOINTS) -> dict[str, dict]:
     """Every shipped checkpoint: name → {file, sha256, command, trained_on, steps, valid_nll, ...}."""
-    return json.loads(_REGISTRY.read_text()) if _REGISTRY.exists() else {}
+    path = Path(folder) / _REGISTRY.name
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def sha256(path: str | Path) -> str:
@@ -67,3 +68,64 @@ def load_pretrained(name: str, device: str | torch.device = "cpu") -> torch.nn.M
     model = load_model(checkpoint_path(name), device=device)
     model.registry_entry = registry()[name]
     return model
+
+
+def machine_description() -> str:
+    """What this process trains on, for a registry entry: the GPU, else the CPU and its threads."""
+    import platform
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU: {model}, {torch.get_num_threads()} torch thread(s)"
+
+
+def ship_run(run: str | Path, name: str, *, command: str, trained_on: str, description: str = "",
+             folder: str | Path = CHECKPOINTS, eval_windows: int = 512) -> dict:
+    """Ship a finished run folder: fp16 weights as ``folder/name.pt`` and a registry entry
+    (file, sha256, model, config, steps, the command that made it, where and how long it
+    trained, held-out NLL of the shipped fp16 weights). Returns the entry.
+
+    Raises:
+        CheckpointError: the run has not finished (no ``model.pt``).
+    """
+    from .training import corpus_windows, evaluate, save_checkpoint
+
+    run, folder = Path(run), Path(folder)
+    if not (run / "model.pt").exists():
+        raise CheckpointError(f"{run}: no model.pt, the run has not finished; resume it (course-lib train --resume)")
+    model = load_model(run / "model.pt")
+    config = model.train_config
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}.pt"
+    save_checkpoint(out, model=model, config=config, step=model.train_step, half=True)
+    _, valid = corpus_windows(config, progress=False)
+    nll = evaluate(load_model(out), valid, max_windows=eval_windows)
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    last = metrics[-1] if metrics else {}
+    entry = {
+        "file": out.name,
+        "sha256": sha256(out),
+        "model": config.model,
+        "profile": config.profile,
+        "steps": model.train_step,
+        "events_per_s": round(last.get("events_per_s", 0)),
+        "trained_on": trained_on,
+        "wall_minutes": round(last.get("elapsed_s", 0) / 60, 1),
+        "valid_nll": round(nll, 4),
+        "valid_windows": min(eval_windows, len(valid)),
+        "command": command,
+        "description": description,
+        "config": config.to_dict(),
+    }
+    entries = registry(folder)
+    entries[name] = entry
+    (folder / _REGISTRY.name).write_text(json.dumps(entries, indent=2) + "\n")
+    return entry

@@ -181,7 +181,8 @@ def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None,
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=round(seconds, 2), desc="generating", unit="s of music")
+        # counted in clock steps (integers, so the bar ends exactly full), shown in seconds
+        bar = tqdm(total=target, desc="generating", unit="s of music", unit_scale=1 / enc.steps_per_second)
     while (ends < 0).any() and len(out) < max_events:
         e = next(stream).numpy()
         out.append(e)
@@ -190,7 +191,7 @@ def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None,
         elapsed += np.where(is_shift & (ends < 0), e - enc.time_shift_offset + 1, 0)
         ends[(ends < 0) & (elapsed >= target)] = len(out)
         if bar is not None:
-            bar.update((min(elapsed.min(), target) - before) / enc.steps_per_second)
+            bar.update(int(min(elapsed.min(), target) - before))
     if bar is not None:
         bar.close()
     events = np.array(out, dtype=np.int64).reshape(-1, batch).T
@@ -240,7 +241,7 @@ def _check_beam(beam_size: int, temperature: float = 1.0) -> None:
         raise ValueError(f"temperature must be > 0, got {temperature}")
 
 
-def _run_beams(model, primer, steps: int, beam_size: int, controls, choose):
+def _run_beams(model, primer, steps: int, beam_size: int, controls, choose, progress: bool = False):
     """The shared loop: ``choose(logprobs (B, V)) → (parents, events)`` picks the next beams;
     the history, the model's state and the true log-probabilities follow the back-pointers."""
     device = _device(model)
@@ -249,7 +250,11 @@ def _run_beams(model, primer, steps: int, beam_size: int, controls, choose):
     logits, state = _prime(model, primer, 1, controls, device)
     history = torch.zeros(1, 0, dtype=torch.long)
     logprob = torch.zeros(1, dtype=torch.float64)
-    for t in range(steps):
+    times = range(steps)
+    if progress:
+        from tqdm.auto import tqdm
+        times = tqdm(times, desc=f"beam of {beam_size}", unit="event")
+    for t in times:
         logprobs = torch.log_softmax(logits.double().cpu(), -1)
         parents, events = choose(logprobs)
         history = torch.cat([history[parents], events[:, None]], 1)
@@ -263,7 +268,7 @@ def _run_beams(model, primer, steps: int, beam_size: int, controls, choose):
 
 @torch.no_grad()
 def beam_search(model, primer: Sequence[int], steps: int, beam_size: int, controls=None,
-                length_penalty: float = 0.0) -> list[Hypothesis]:
+                length_penalty: float = 0.0, progress: bool = False) -> list[Hypothesis]:
     """Keep the ``beam_size`` most likely sequences at every step.
 
     All beams advance in one batched ``model.step`` call per time step, and the state
@@ -274,6 +279,7 @@ def beam_search(model, primer: Sequence[int], steps: int, beam_size: int, contro
         length_penalty: α of the GNMT length penalty ((5 + steps) / 6)^α (Wu et al. 2016)
             dividing the final scores. Hypotheses here all have ``steps`` events (there is
             no end event), so it rescales the scores without reordering them.
+        progress: show a progress bar over the steps.
 
     Returns:
         ``beam_size`` distinct hypotheses (fewer if fewer sequences are possible), best first.
@@ -288,7 +294,7 @@ def beam_search(model, primer: Sequence[int], steps: int, beam_size: int, contro
         scores, parents, events = beam_step(scores, logprobs, beam_size)
         return parents, events
 
-    history, logprob = _run_beams(model, primer, steps, beam_size, controls, choose)
+    history, logprob = _run_beams(model, primer, steps, beam_size, controls, choose, progress)
     penalty = ((5 + steps) / 6) ** length_penalty
     return [Hypothesis(h, float(lp), float(lp) / penalty) for h, lp in zip(history, logprob)]
 
@@ -329,13 +335,17 @@ def gumbel_top_k(logprobs: torch.Tensor, k: int, generator: torch.Generator | No
 
 @torch.no_grad()
 def stochastic_beam_search(model, primer: Sequence[int], steps: int, beam_size: int, temperature: float = 1.0,
-                           controls=None, generator: torch.Generator | None = None) -> list[Hypothesis]:
+                           controls=None, generator: torch.Generator | None = None,
+                           progress: bool = False) -> list[Hypothesis]:
     """``beam_size`` distinct sequences sampled without replacement from the model
     (Gumbel-top-k; Kool, van Hoof & Welling 2019, arXiv 1903.06059).
 
     Every extension's log-probability (at ``temperature``) is perturbed with Gumbel noise
     conditioned on its parent's perturbed value (:func:`truncated_gumbel`), and the
     ``beam_size`` largest are kept — a beam search over perturbed scores.
+
+    Args:
+        progress: show a progress bar over the steps.
 
     Returns:
         The hypotheses in order of their perturbed scores (``.score``): the first is an
@@ -359,7 +369,7 @@ def stochastic_beam_search(model, primer: Sequence[int], steps: int, beam_size: 
         phi, g = child_phi[parents, events], best
         return parents, events
 
-    history, logprob = _run_beams(model, primer, steps, beam_size, controls, choose)
+    history, logprob = _run_beams(model, primer, steps, beam_size, controls, choose, progress)
     if steps == 0:
         return [Hypothesis(history[0], 0.0, 0.0)]
     return [Hypothesis(h, float(lp), float(s)) for h, lp, s in zip(history, logprob, g.numpy())]

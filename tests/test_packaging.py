@@ -69,3 +69,19 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make test" in ci
+
+
+def test_jupyterlab_runs_widget_callbacks_on_the_main_kernel_thread():
+    """JupyterLab 4.6 + ipykernel 7 otherwise run widget callbacks on a subshell thread, where
+    matplotlib figures came out blank (../shared/MEASURED.md); setup and Binder install the setting."""
+    import json
+    import sys
+
+    shipped = json.loads((ROOT / "lab" / "overrides.json").read_text())
+    assert shipped["@jupyterlab/apputils-extension:kernels-settings"]["commsOverSubshells"] == "disabled"
+    installed = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    assert installed.exists(), f"{installed} is missing: run `python tools/install_lab_settings.py` (make setup does)"
+    settings = json.loads(installed.read_text())
+    for plugin, values in shipped.items():
+        assert settings.get(plugin, {}).items() >= values.items(), (plugin, settings.get(plugin))
+    assert "python tools/install_lab_settings.py" in (ROOT / "postBuild").read_text()
