@@ -17,15 +17,25 @@ import torch
 
 from .training import CheckpointError, load_model
 
-__all__ = ["CHECKPOINTS", "registry", "checkpoint_path", "load_pretrained", "sha256", "ship_run", "machine_description"]
+__all__ = ["CHECKPOINTS", "FAMILIES", "resolve", "registry", "checkpoint_path", "load_pretrained", "sha256", "ship_run", "machine_description"]
 
 CHECKPOINTS = Path(__file__).parent / "data" / "checkpoints"
 _REGISTRY = CHECKPOINTS / "registry.json"
+# What the chapters ask for → the checkpoints that can answer, best first: the GPU-trained
+# `full` model when an instructor has shipped one (make full), else the CPU-trained one.
+FAMILIES = {
+    "prnn": ("prnn-full", "prnn-cpu"),
+    "prnn-ss": ("prnn-ss-full", "prnn-cpu-ss"),
+    "prnn-cond": ("prnn-cond-full", "prnn-cpu-cond"),
+    "transformer": ("transformer-full", "transformer-cpu"),
+    "music-transformer": ("music-transformer-full", "music-transformer-cpu"),
+}
 
 
-def registry(folder: str | Path = CHECKPOINTS) -> dict[str, dict]:
-    """Every shipped checkpoint: name → {file, sha256, command, trained_on, steps, valid_nll, ...}."""
-    path = Path(folder) / _REGISTRY.name
+def registry(folder: str | Path | None = None) -> dict[str, dict]:
+    """Every shipped checkpoint (in ``folder``, default the package's): name → {file, sha256,
+    config, command, trained_on, steps, valid_nll, ...}."""
+    path = _REGISTRY if folder is None else Path(folder) / _REGISTRY.name
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -37,6 +47,23 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def resolve(name: str) -> str:
+    """A registered name as it is, or a family name of :data:`FAMILIES` (``"prnn"``) → its best
+    registered checkpoint (``"prnn-full"`` when shipped, else ``"prnn-cpu"``).
+
+    Raises:
+        CheckpointError: neither (the message lists what is available).
+    """
+    entries = registry()
+    if name in entries:
+        return name
+    for candidate in FAMILIES.get(name, ()):
+        if candidate in entries:
+            return candidate
+    raise CheckpointError(f"no pretrained model {name!r}; available: {sorted(entries) or 'none'}, "
+                          f"or a family: {sorted(FAMILIES)}")
+
+
 def checkpoint_path(name: str) -> Path:
     """The verified file of a registered checkpoint.
 
@@ -45,8 +72,7 @@ def checkpoint_path(name: str) -> Path:
             a file whose sha256 differs from the registry's.
     """
     entries = registry()
-    if name not in entries:
-        raise CheckpointError(f"no pretrained model {name!r}; available: {sorted(entries) or 'none'}")
+    name = resolve(name)
     entry = entries[name]
     path = CHECKPOINTS / entry["file"]
     if not path.exists():
@@ -62,11 +88,13 @@ def checkpoint_path(name: str) -> Path:
 
 def load_pretrained(name: str, device: str | torch.device = "cpu") -> torch.nn.Module:
     """Load a shipped model after checking its hash; ``model.registry_entry`` tells its story.
+    ``name`` may be a family (``"prnn"``): the best shipped member is loaded (see :func:`resolve`).
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
+    name = resolve(name)
     model = load_model(checkpoint_path(name), device=device)
-    model.registry_entry = registry()[name]
+    model.registry_entry = {"name": name, **registry()[name]}
     return model
 
 

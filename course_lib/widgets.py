@@ -167,13 +167,13 @@ class Studio:
 
     Args:
         models: registry names to offer (default: every shipped checkpoint).
-        model: the one to start with (default: the conditioned LSTM when shipped).
+        model: the one to start with (default: the best conditioned LSTM shipped).
 
     Notebook: notebooks/00_studio.ipynb
     """
 
     def __init__(self, models: list[str] | None = None, model: str | None = None) -> None:
-        from .pretrained import registry
+        from .pretrained import FAMILIES, registry
 
         self.models = list(models) if models is not None else list(registry())
         if not self.models:
@@ -194,7 +194,10 @@ class Studio:
         self._works = None
         self._retriever = None
         self.controls: dict[str, object] = {}
-        self.select_model(model or ("prnn-cpu-cond" if "prnn-cpu-cond" in self.models else self.models[0]))
+        if model is None:   # the best conditioned model shipped, else the first one
+            family = [m for m in FAMILIES["prnn-cond"] if m in self.models]
+            model = family[0] if family else self.models[0]
+        self.select_model(model)
 
     # -- the model and its controls -----------------------------------------------------------
     def select_model(self, name: str) -> None:

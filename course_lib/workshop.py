@@ -146,6 +146,6 @@ def summary_table(entries: list[dict]) -> str:
     return "\n".join(rows)
 
 
-def shipped_summary(folder: str | Path = CHECKPOINTS) -> str:
+def shipped_summary(folder: str | Path | None = None) -> str:
     """:func:`summary_table` of everything in a registry."""
     return summary_table([{"name": n, **e} for n, e in registry(folder).items()])

@@ -45,3 +45,16 @@ def test_a_damaged_or_unknown_checkpoint_is_refused(tmp_path, monkeypatch):
         pretrained.load_pretrained(name)
     with pytest.raises(CheckpointError, match="available"):
         pretrained.load_pretrained("no-such-model")
+
+
+def test_a_family_name_loads_the_best_shipped_member(tmp_path, monkeypatch):
+    """The chapters ask for "prnn": the instructor's `full` model when shipped, else the CPU one."""
+    assert pretrained.resolve("prnn") == ("prnn-full" if "prnn-full" in ENTRIES else "prnn-cpu")
+    assert pretrained.resolve("prnn-cpu") == "prnn-cpu"
+    entries = {**ENTRIES, "prnn-full": ENTRIES["prnn-cpu"]}
+    (tmp_path / "registry.json").write_text(json.dumps(entries))
+    monkeypatch.setattr(pretrained, "_REGISTRY", tmp_path / "registry.json")
+    assert pretrained.resolve("prnn") == "prnn-full"
+    assert pretrained.resolve("music-transformer") == "music-transformer-cpu"
+    with pytest.raises(CheckpointError, match="or a family"):
+        pretrained.resolve("gpt")
