@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import statistics
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +36,8 @@ def naive_layer_pass(layer: RelativeSelfAttention, x: torch.Tensor) -> None:
 
 
 def memory(device) -> None:
-    print(f"peak extra memory, one {HEADS}-head layer (d_model {D_MODEL}), batch 1, forward + backward:")
+    print(f"peak extra memory, one {HEADS}-head layer (d_model {D_MODEL}), batch 1, forward + backward "
+          f"(median of 3; naive: one run):")
     for length in (512, 1024, 2048, 4096):
         def run(kind):
             def go():
@@ -47,7 +49,10 @@ def memory(device) -> None:
                 else:
                     layer(x).sum().backward()
             return go
-        plain, skewed = peak_memory_mib(run("plain")), peak_memory_mib(run("skewed"))
+        if length == 512:   # initialise every code path once, outside the measurements
+            for kind in ("plain", "skewed", "naive"):
+                run(kind)()
+        plain, skewed = (statistics.median(peak_memory_mib(run(kind)) for _ in range(3)) for kind in ("plain", "skewed"))
         # The per-head (H, L, L, D) gather needs ~2 × H·L²·D·4 bytes: 17 GB at L = 2,048, more than this machine.
         naive = peak_memory_mib(run("naive")) if length <= 1024 else float("nan")
         ratio = f"{naive / skewed:.1f}x less than naive" if naive == naive else "naive not run (needs > 16 GB)"

@@ -75,23 +75,28 @@ def _block_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, e: torch
 
 
 def blockwise_relative_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, table: torch.Tensor,
-                                 block: int = 256, dropout: float = 0.0) -> torch.Tensor:
+                                 block: int = 256, dropout: float = 0.0, max_logits: int | None = None) -> torch.Tensor:
     """Causal relative attention computed ``block`` queries at a time, each block's logits
     recomputed in the backward pass (activation checkpointing, which replays the same dropout):
     the L × L logits of all heads never exist at once, so memory grows like L · block instead
-    of L². Equal to the one-shot computation (tests)."""
+    of L². With ``max_logits``, a block also holds at most that many logits per head (fewer
+    queries where there are more keys), so its memory stays the same however long the
+    sequence. Equal to the one-shot computation (tests)."""
     from torch.utils.checkpoint import checkpoint
 
     length = q.shape[-2]
     outs = []
-    for start in range(0, length, block):
-        stop = min(length, start + block)
+    start = 0
+    while start < length:
+        rows = block if max_logits is None else max(1, min(block, max_logits // min(length, start + block)))
+        stop = min(length, start + rows)
         args = (q[..., start:stop, :], k[..., :stop, :], v[..., :stop, :], relative_embeddings_for(table, stop),
                 dropout)
         if torch.is_grad_enabled() and q.requires_grad:
             outs.append(checkpoint(_block_attention, *args, use_reentrant=False))
         else:
             outs.append(_block_attention(*args))
+        start = stop
     return torch.cat(outs, dim=-2)
 
 
@@ -107,11 +112,20 @@ def relative_embeddings_for(table: torch.Tensor, length: int) -> torch.Tensor:
 
 
 def _peak_child(fn, queue) -> None:
+    import ctypes
     import resource
 
     # A forked child must not enter the OpenMP thread pool its parent started (libgomp is not
     # fork-safe: it would hang), so it computes on one thread.
     torch.set_num_threads(1)
+    # glibc keeps freed blocks in its heap and reuses them imperfectly when tensor sizes
+    # change from call to call, so the resident size drifts above what is alive. A fixed mmap
+    # threshold gives every allocation over 64 KiB its own mapping, handed back when freed:
+    # the peak then follows the live tensors, as torch.cuda.max_memory_allocated does.
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(-3, 64 * 1024)   # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError):   # not glibc: measure with its allocator as it is
+        pass
     with open("/proc/self/statm") as f:
         start = int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20   # resident now, MiB
     fn()
@@ -120,8 +134,9 @@ def _peak_child(fn, queue) -> None:
 
 def peak_memory_mib(fn) -> float:
     """Extra peak resident memory (MiB) that ``fn()`` needs, measured in a forked child
-    process (Linux): its peak RSS minus its RSS when it started. On a GPU use
-    ``torch.cuda.max_memory_allocated`` instead."""
+    process (Linux): its peak RSS minus its RSS when it started. Run a small call of the same
+    code in the parent first: the child inherits what was initialised (kernels, thread pools),
+    so one-time start-up costs are not counted. On a GPU use ``torch.cuda.max_memory_allocated``."""
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
@@ -142,6 +157,8 @@ class RelativeSelfAttention(nn.Module):
 
     #: sequences longer than this are attended to in blocks of this many queries (less memory)
     block = 128
+    #: and a block holds at most this many logits per head (fewer queries against many keys)
+    max_block_logits = 128 * 1024
 
     def __init__(self, d_model: int, heads: int, max_distance: int = 1024, relative: bool = True,
                  dropout: float = 0.0) -> None:
@@ -170,7 +187,8 @@ class RelativeSelfAttention(nn.Module):
         if not self.relative:
             return self._merge(F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop))
         if length > self.block:
-            return self._merge(blockwise_relative_attention(q, k, v, self.rel, self.block, drop))
+            return self._merge(blockwise_relative_attention(q, k, v, self.rel, self.block, drop,
+                                                                   self.max_block_logits))
         e = relative_embeddings_for(self.rel, length)
         causal = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
         bias = (relative_logits(q, e) / math.sqrt(self.head_dim)).masked_fill(~causal, float("-inf"))

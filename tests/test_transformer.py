@@ -158,8 +158,8 @@ def test_blockwise_attention_equals_one_shot_with_gradients():
     layer = RelativeSelfAttention(32, 4, max_distance=40).double()
     x = torch.randn(2, 70, 32, dtype=torch.float64, requires_grad=True)
     results = []
-    for block in (1000, 16, 7):
-        layer.block = block
+    for block, max_logits in ((1000, None), (16, None), (7, None), (16, 300)):   # 300: blocks shrink 16 → 4 rows
+        layer.block, layer.max_block_logits = block, max_logits
         out = layer(x)
         results.append((out, torch.autograd.grad(out.sum(), [x, layer.rel])))
     for out, grads in results[1:]:
