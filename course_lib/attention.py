@@ -55,49 +55,142 @@ def relative_logits(q: torch.Tensor, e: torch.Tensor, skew: bool = True) -> torc
 
 
 def _skew_block(qe: torch.Tensor) -> torch.Tensor:
-    """The skew for a block of B query rows against K keys (the block's queries being the last
-    B positions): (..., B, K) with ``qe[..., r, c]`` = q_r · (embedding of distance K−1−c) →
-    entry [r, j] = ``qe[..., r, B−1−r+j]``. Same pad-and-reshape as :func:`skew_logits`:
-    in the padded, flattened rows that element sits at r·K + B + j."""
+    """The skew for a block of B query rows (the last B positions) against K keys: (..., B, K)
+    with ``qe[..., r, c]`` = q_r · (embedding of distance K−1−c) → entry [r, j] =
+    ``qe[..., r, B−1−r+j]``. In a contiguous (B, K) matrix that element sits at flat position
+    (B−1) + r·(K−1) + j, so the skew is a strided view: :func:`skew_logits`'s pad-and-reshape
+    without the padded copy. Entries above the block's diagonal read the next row (left-overs,
+    masked anyway). Each (B, K) matrix of ``qe`` must be contiguous."""
     *lead, rows, keys = qe.shape
-    flat = F.pad(qe, (1, 0)).reshape(*lead, rows * (keys + 1))
-    return flat[..., rows:].reshape(*lead, rows, keys)
+    return qe.as_strided(qe.shape, (*qe.stride()[:-2], keys - 1, 1), qe.storage_offset() + rows - 1)
 
 
-def _block_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, e: torch.Tensor,
-                     dropout: float = 0.0) -> torch.Tensor:
-    """Causal relative attention of the last ``q.shape[-2]`` positions over ``k.shape[-2]`` keys."""
-    rows, keys = q.shape[-2], k.shape[-2]
-    bias = _skew_block(q @ e.transpose(-1, -2)[None]).div_(math.sqrt(q.shape[-1]))  # in place: memory
-    future = torch.ones(rows, keys, dtype=torch.bool, device=q.device).triu(keys - rows + 1)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=bias.masked_fill_(future, float("-inf")).to(q.dtype),
-                                          dropout_p=dropout)
+def _unskew_block(grad: torch.Tensor) -> torch.Tensor:
+    """The adjoint of :func:`_skew_block` for a gradient that is zero above the block's
+    diagonal: each entry goes back where the skew read it (pad-and-reshape, run backwards)."""
+    *lead, rows, keys = grad.shape
+    flat = F.pad(grad.reshape(*lead, rows * keys), (rows, 0))
+    return flat.reshape(*lead, rows, keys + 1)[..., 1:]
+
+
+def _block_bounds(length: int, block: int, max_logits: int | None) -> list[tuple[int, int]]:
+    """(start, stop) of each block of queries: ``block`` rows, fewer where a block would
+    hold more than ``max_logits`` logits per head."""
+    bounds, start = [], 0
+    while start < length:
+        rows = block if max_logits is None else max(1, min(block, max_logits // min(length, start + block)))
+        bounds.append((start, min(length, start + rows)))
+        start += rows
+    return bounds
+
+
+def _times_embeddings(q: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """``q @ eᵀ`` for queries (B, H, R, D) and per-head embeddings (H, K, D) without
+    broadcasting ``e`` over the batch (which would copy it B times): the batch goes into the
+    rows of one product per head. Each (R, K) matrix of the result is contiguous."""
+    if e.dim() == 2 or q.shape[0] == 1:
+        return q @ e.transpose(-1, -2)
+    b, h, r, d = q.shape
+    product = q.transpose(0, 1).reshape(h, b * r, d) @ e.transpose(-1, -2)
+    return product.view(h, b, r, -1).transpose(0, 1)
+
+
+class _BlockwiseRelativeAttention(torch.autograd.Function):
+    """Causal relative attention, one block of queries at a time, forward and backward by hand.
+
+    Each block of queries attends only to the keys up to its last position (the causal
+    upper triangle is never computed). The forward keeps each row's log-sum-exp and the
+    output, and the backward recomputes a block's probabilities from them, as
+    FlashAttention does (Dao et al. 2022, arXiv 2205.14135). So no L × L tensor outlives
+    its block, and no per-block gradient the size of the whole sequence is ever made.
+    Dropout masks come from a seeded generator per block, so the backward replays them."""
+
+    @staticmethod
+    def _probabilities(q, k, e, start, stop, scale, lse=None):
+        qb, kb, eb = q[..., start:stop, :], k[..., :stop, :], e[..., e.shape[-2] - stop:, :]
+        acc = torch.promote_types(q.dtype, torch.float32)   # softmax statistics in fp32 at least
+        logits = (qb @ kb.transpose(-1, -2)).to(acc)   # a new tensor: the in-place steps below are safe
+        logits.add_(_skew_block(_times_embeddings(qb, eb))).mul_(scale)
+        rows = stop - start   # the future lies in the block's own last `rows` keys only
+        future = torch.ones(rows, rows, dtype=torch.bool, device=q.device).triu_(1)
+        logits[..., start:].masked_fill_(future, float("-inf"))
+        if lse is None:
+            lse = torch.logsumexp(logits, dim=-1, keepdim=True)
+        return logits.sub_(lse).exp_(), lse
+
+    @staticmethod
+    def _dropout_mask(shape, dropout, seed, device):
+        generator = torch.Generator(device=device)
+        generator.manual_seed(seed)
+        return torch.rand(shape, generator=generator, device=device).ge_(dropout).div_(1 - dropout)
+
+    @staticmethod
+    def forward(ctx, q, k, v, e, bounds, dropout):
+        # One copy each here rather than one per block: the batched matrix products need the
+        # (batch, head) dimensions to fold into one, which the projections' layout does not allow.
+        q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
+        ctx.e_dtype, e = e.dtype, e.to(q.dtype)   # under autocast: the fp32 table meets bf16 queries
+        scale = q.shape[-1] ** -0.5
+        seed = int(torch.randint(2 ** 62, (1,)).item()) if dropout > 0 else 0
+        out = torch.empty_like(q)
+        lses = []
+        for i, (start, stop) in enumerate(bounds):
+            p, lse = _BlockwiseRelativeAttention._probabilities(q, k, e, start, stop, scale)
+            if dropout > 0:
+                p.mul_(_BlockwiseRelativeAttention._dropout_mask(p.shape, dropout, seed + i, q.device))
+            out[..., start:stop, :] = p.to(v.dtype) @ v[..., :stop, :]
+            lses.append(lse)
+        ctx.save_for_backward(q, k, v, e, torch.cat(lses, dim=-2))
+        ctx.bounds, ctx.dropout, ctx.seed, ctx.scale = bounds, dropout, seed, scale
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        q, k, v, e, lse = ctx.saved_tensors
+        scale, dropout = ctx.scale, ctx.dropout
+        acc = torch.promote_types(q.dtype, torch.float32)
+        dq, dk, dv, de = (torch.zeros_like(t, dtype=acc) for t in (q, k, v, e))
+        length = e.shape[-2]
+        for i, (start, stop) in enumerate(ctx.bounds):
+            qb, kb, vb, eb = q[..., start:stop, :], k[..., :stop, :], v[..., :stop, :], e[..., length - stop:, :]
+            go = grad_out[..., start:stop, :].to(acc)
+            p, _ = _BlockwiseRelativeAttention._probabilities(q, k, e, start, stop, scale, lse[..., start:stop, :])
+            dp = go @ vb.to(acc).transpose(-1, -2)
+            if dropout > 0:
+                mask = _BlockwiseRelativeAttention._dropout_mask(p.shape, dropout, ctx.seed + i, q.device)
+                dv[..., :stop, :] += (p * mask).transpose(-1, -2) @ go
+                dp.mul_(mask)
+            else:
+                dv[..., :stop, :] += p.transpose(-1, -2) @ go
+            # softmax backward: dS = P ∘ (dP − rowsum(dP ∘ P)), then the 1/√D of the logits
+            ds = p.mul_(dp.sub_((dp * p).sum(-1, keepdim=True))).mul_(scale)
+            dq[..., start:stop, :] += ds @ kb.to(acc)
+            dk[..., :stop, :] += ds.transpose(-1, -2) @ qb.to(acc)
+            dqe = _unskew_block(ds)   # the relative term: S_rel = skew(Q Eᵀ)
+            dq[..., start:stop, :] += dqe @ eb.to(acc)
+            de_block = dqe.transpose(-1, -2) @ qb.to(acc)   # summed over the batch (and heads, if shared)
+            de[..., length - stop:, :] += de_block.sum(dim=tuple(range(de_block.dim() - e.dim())))
+        return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), de.to(ctx.e_dtype), None, None
 
 
 def blockwise_relative_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, table: torch.Tensor,
                                  block: int = 256, dropout: float = 0.0, max_logits: int | None = None) -> torch.Tensor:
-    """Causal relative attention computed ``block`` queries at a time, each block's logits
-    recomputed in the backward pass (activation checkpointing, which replays the same dropout):
-    the L × L logits of all heads never exist at once, so memory grows like L · block instead
-    of L². With ``max_logits``, a block also holds at most that many logits per head (fewer
-    queries where there are more keys), so its memory stays the same however long the
-    sequence. Equal to the one-shot computation (tests)."""
-    from torch.utils.checkpoint import checkpoint
+    """Causal relative attention computed ``block`` queries at a time, with a hand-written
+    backward that recomputes each block's probabilities (FlashAttention's idea, in plain
+    PyTorch): the L × L logits of all heads never exist at once, so memory grows like
+    L · block instead of L². With ``max_logits``, a block also holds at most that many
+    logits per head (fewer queries where there are more keys), so its memory stays the same
+    however long the sequence. Equal to the one-shot computation, gradients included (tests).
 
+    Args:
+        q, k, v: (B, H, L, D).
+        table: the (H, M, D) relative embeddings (row M−1 = distance 0; see
+            :func:`relative_embeddings_for`).
+    """
     length = q.shape[-2]
-    outs = []
-    start = 0
-    while start < length:
-        rows = block if max_logits is None else max(1, min(block, max_logits // min(length, start + block)))
-        stop = min(length, start + rows)
-        args = (q[..., start:stop, :], k[..., :stop, :], v[..., :stop, :], relative_embeddings_for(table, stop),
-                dropout)
-        if torch.is_grad_enabled() and q.requires_grad:
-            outs.append(checkpoint(_block_attention, *args, use_reentrant=False))
-        else:
-            outs.append(_block_attention(*args))
-        start = stop
-    return torch.cat(outs, dim=-2)
+    e = relative_embeddings_for(table, length)
+    return _BlockwiseRelativeAttention.apply(q, k, v, e, _block_bounds(length, block, max_logits), dropout)
 
 
 def relative_embeddings_for(table: torch.Tensor, length: int) -> torch.Tensor:
@@ -152,8 +245,10 @@ def peak_memory_mib(fn) -> float:
 class RelativeSelfAttention(nn.Module):
     """Multi-head causal self-attention; with ``relative=True`` each head adds the relative
     term of a learned (heads, max_distance, head_dim) table to its logits:
-    softmax((QKᵀ + S_rel) / √D) V. PyTorch's fused ``scaled_dot_product_attention`` does the
-    rest, with S_rel (scaled, causally masked) as its additive mask."""
+    softmax((QKᵀ + S_rel) / √D) V. Up to ``block`` positions, PyTorch's fused
+    ``scaled_dot_product_attention`` does the rest, with S_rel (scaled, causally masked) as its
+    additive mask; longer sequences go through :func:`blockwise_relative_attention`, whose
+    memory grows like L, not L² (``benchmarks/attention.py`` measures both)."""
 
     #: sequences longer than this are attended to in blocks of this many queries (less memory)
     block = 128
