@@ -31,7 +31,7 @@ from .encoding import PerformanceEncoding
 from .midi import midi_bytes, read_midi_bytes
 from .performance import Performance
 
-__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "scale_profile", "ControlOption", "StudioResult",
+__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "scale_profile", "ControlOption", "StudioResult",
            "Studio", "StudioView"]
 
 STRATEGIES = ("sample", "greedy", "beam", "stochastic-beam")
@@ -39,6 +39,9 @@ PRIMERS = ("none", "work", "request", "midi")
 # Beams run for a number of events, not seconds: this many per second asked for (the corpus's
 # median is about 9 events/s, its 90th percentile 15), and the result is cut at the length asked for.
 BEAM_EVENTS_PER_SECOND = 15
+# The model the studio starts with: the best conditioned LSTM shipped. The longer CPU run plays
+# here only: chapter 4 compares conditioned and plain models trained for the same steps.
+DEFAULT_MODELS = ("prnn-cond-full", "prnn-cpu-cond-long", "prnn-cpu-cond")
 _MAJOR, _MINOR = (0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 11)  # the minor one harmonic
 _FOLK_COLLECTIONS = ["ryansMammoth", "oneills1850"]
 
@@ -173,7 +176,7 @@ class Studio:
     """
 
     def __init__(self, models: list[str] | None = None, model: str | None = None) -> None:
-        from .pretrained import FAMILIES, registry
+        from .pretrained import registry
 
         self.models = list(models) if models is not None else list(registry())
         if not self.models:
@@ -195,8 +198,7 @@ class Studio:
         self._retriever = None
         self.controls: dict[str, object] = {}
         if model is None:   # the best conditioned model shipped, else the first one
-            family = [m for m in FAMILIES["prnn-cond"] if m in self.models]
-            model = family[0] if family else self.models[0]
+            model = next((m for m in DEFAULT_MODELS if m in self.models), self.models[0])
         self.select_model(model)
 
     # -- the model and its controls -----------------------------------------------------------
