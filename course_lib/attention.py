@@ -140,16 +140,19 @@ class _BlockwiseRelativeAttention(torch.autograd.Function):
                 p.mul_(_BlockwiseRelativeAttention._dropout_mask(p.shape, dropout, seed + i, q.device))
             out[..., start:stop, :] = p.to(v.dtype) @ v[..., :stop, :]
             lses.append(lse)
-        ctx.save_for_backward(q, k, v, e, torch.cat(lses, dim=-2))
+        ctx.save_for_backward(q, k, v, e, out, torch.cat(lses, dim=-2))
         ctx.bounds, ctx.dropout, ctx.seed, ctx.scale = bounds, dropout, seed, scale
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
-        q, k, v, e, lse = ctx.saved_tensors
+        q, k, v, e, out, lse = ctx.saved_tensors
         scale, dropout = ctx.scale, ctx.dropout
         acc = torch.promote_types(q.dtype, torch.float32)
+        # rowsum(dP ∘ P) of the softmax backward equals rowsum(dO ∘ O), dropout included: one
+        # number per query, computed once instead of an L-wide product per block
+        delta = (grad_out.to(acc) * out.to(acc)).sum(-1, keepdim=True)
         dq, dk, dv, de = (torch.zeros_like(t, dtype=acc) for t in (q, k, v, e))
         length = e.shape[-2]
         for i, (start, stop) in enumerate(ctx.bounds):
@@ -164,7 +167,7 @@ class _BlockwiseRelativeAttention(torch.autograd.Function):
             else:
                 dv[..., :stop, :] += p.transpose(-1, -2) @ go
             # softmax backward: dS = P ∘ (dP − rowsum(dP ∘ P)), then the 1/√D of the logits
-            ds = p.mul_(dp.sub_((dp * p).sum(-1, keepdim=True))).mul_(scale)
+            ds = p.mul_(dp.sub_(delta[..., start:stop, :])).mul_(scale)
             dq[..., start:stop, :] += ds @ kb.to(acc)
             dk[..., :stop, :] += ds.transpose(-1, -2) @ qb.to(acc)
             dqe = _unskew_block(ds)   # the relative term: S_rel = skew(Q Eᵀ)
@@ -204,9 +207,17 @@ def relative_embeddings_for(table: torch.Tensor, length: int) -> torch.Tensor:
     return torch.cat([far, table], dim=-2)
 
 
-def _peak_child(fn, queue) -> None:
+def _resident_mib(field: str) -> float:
+    """VmRSS (resident now) or VmHWM (its peak) of this process, in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def _peak_child(fn, warmup: bool, queue) -> None:
     import ctypes
-    import resource
 
     # A forked child must not enter the OpenMP thread pool its parent started (libgomp is not
     # fork-safe: it would hang), so it computes on one thread.
@@ -219,22 +230,26 @@ def _peak_child(fn, queue) -> None:
         ctypes.CDLL("libc.so.6").mallopt(-3, 64 * 1024)   # -3: M_MMAP_THRESHOLD
     except (OSError, AttributeError):   # not glibc: measure with its allocator as it is
         pass
-    with open("/proc/self/statm") as f:
-        start = int(f.read().split()[1]) * resource.getpagesize() / 2 ** 20   # resident now, MiB
+    if warmup:   # the libraries' one-time start-up and scratch buffers are not fn's memory
+        fn()
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")   # reset the peak (VmHWM) to what is resident now
+    start = _resident_mib("VmRSS")
     fn()
-    queue.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - start)
+    queue.put(_resident_mib("VmHWM") - start)
 
 
-def peak_memory_mib(fn) -> float:
+def peak_memory_mib(fn, warmup: bool = True) -> float:
     """Extra peak resident memory (MiB) that ``fn()`` needs, measured in a forked child
-    process (Linux): its peak RSS minus its RSS when it started. Run a small call of the same
-    code in the parent first: the child inherits what was initialised (kernels, thread pools),
-    so one-time start-up costs are not counted. On a GPU use ``torch.cuda.max_memory_allocated``."""
+    process (Linux): its peak RSS minus its RSS just before the call. With ``warmup`` the
+    child calls ``fn`` once first and measures the second call, so one-time start-up costs
+    (kernels, thread pools, scratch buffers) are not counted. On a GPU use
+    ``torch.cuda.max_memory_allocated``."""
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
-    child = ctx.Process(target=_peak_child, args=(fn, queue))
+    child = ctx.Process(target=_peak_child, args=(fn, warmup, queue))
     child.start()
     child.join()
     if child.exitcode != 0:

@@ -199,3 +199,15 @@ def test_blockwise_attention_under_bf16_autocast_is_close_to_fp32():
     for exact, approx in zip((out, *grads), (out16, *grads16)):
         assert approx.dtype == exact.dtype or approx is out16
         assert (approx.float() - exact).abs().max() < 0.02 * exact.abs().max()
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/clear_refs"), reason="Linux only")
+def test_peak_memory_measures_the_tensors_a_function_holds():
+    from course_lib.attention import peak_memory_mib
+
+    def two_tensors():   # 32 MiB, then 32 MiB more while the first is alive
+        a = torch.ones(8 * 2 ** 20)
+        b = torch.ones(8 * 2 ** 20)
+        return float(a.sum() + b.sum())
+
+    assert peak_memory_mib(two_tensors) == pytest.approx(64, abs=4)
