@@ -49,8 +49,8 @@ def memory(device) -> None:
                 else:
                     layer(x).sum().backward()
             return go
-        # The per-head (H, L, L, D) gather needs ~2 × H·L²·D·4 bytes: 17 GB at L = 2,048, more than this machine.
         plain, skewed = (statistics.median(peak_memory_mib(run(kind)) for _ in range(3)) for kind in ("plain", "skewed"))
+        # The per-head (H, L, L, D) gather needs ~2 × H·L²·D·4 bytes: 17 GB at L = 2,048, more than this machine.
         naive = peak_memory_mib(run("naive")) if length <= 1024 else float("nan")
         ratio = f"{naive / skewed:.1f}x less than naive" if naive == naive else "naive not run (needs > 16 GB)"
         print(f"  L = {length:5d}: plain {plain:7.0f} MiB, skewed {skewed:7.0f} MiB ({skewed / plain:.2f}x plain), "

@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from course_lib.pretrained import machine_description
 from course_lib.grading import FAILED, NOT_ATTEMPTED, PASSED, check_notebooks
+from course_lib.pretrained import machine_description
 from course_lib.workshop import train_all
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,8 +31,8 @@ from .encoding import PerformanceEncoding
 from .midi import midi_bytes, read_midi_bytes
 from .performance import Performance
 
-__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "scale_profile", "ControlOption", "StudioResult",
-           "Studio", "StudioView"]
+__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "scale_profile", "ControlOption",
+           "StudioResult", "Studio", "StudioView"]
 
 STRATEGIES = ("sample", "greedy", "beam", "stochastic-beam")
 PRIMERS = ("none", "work", "request", "midi")
