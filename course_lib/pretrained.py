@@ -17,7 +17,8 @@ import torch
 
 from .training import CheckpointError, load_model
 
-__all__ = ["CHECKPOINTS", "FAMILIES", "resolve", "registry", "checkpoint_path", "load_pretrained", "sha256", "ship_run", "machine_description"]
+__all__ = ["CHECKPOINTS", "FAMILIES", "resolve", "registry", "checkpoint_path", "load_pretrained", "sha256", "ship_run",
+           "machine_description"]
 
 CHECKPOINTS = Path(__file__).parent / "data" / "checkpoints"
 _REGISTRY = CHECKPOINTS / "registry.json"
@@ -47,6 +48,17 @@ def sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def _lookup(name: str) -> tuple[str, dict]:
+    """(registered name, registry entry) of a name or family, reading the registry once."""
+    entries = registry()
+    if name not in entries:
+        name = next((c for c in FAMILIES.get(name, ()) if c in entries), name)
+    if name not in entries:
+        raise CheckpointError(f"no pretrained model {name!r}; available: {sorted(entries) or 'none'}, "
+                              f"or a family: {sorted(FAMILIES)}")
+    return name, entries[name]
+
+
 def resolve(name: str) -> str:
     """A registered name as it is, or a family name of :data:`FAMILIES` (``"prnn"``) → its best
     registered checkpoint (``"prnn-full"`` when shipped, else ``"prnn-cpu"``).
@@ -54,26 +66,10 @@ def resolve(name: str) -> str:
     Raises:
         CheckpointError: neither (the message lists what is available).
     """
-    entries = registry()
-    if name in entries:
-        return name
-    for candidate in FAMILIES.get(name, ()):
-        if candidate in entries:
-            return candidate
-    raise CheckpointError(f"no pretrained model {name!r}; available: {sorted(entries) or 'none'}, "
-                          f"or a family: {sorted(FAMILIES)}")
+    return _lookup(name)[0]
 
 
-def checkpoint_path(name: str) -> Path:
-    """The verified file of a registered checkpoint.
-
-    Raises:
-        CheckpointError: unknown name (the message lists the known ones), missing file, or
-            a file whose sha256 differs from the registry's.
-    """
-    entries = registry()
-    name = resolve(name)
-    entry = entries[name]
+def _verified_file(name: str, entry: dict) -> Path:
     path = CHECKPOINTS / entry["file"]
     if not path.exists():
         raise CheckpointError(f"{path}: the file of {name!r} is missing; reproduce it with: {entry['command']}")
@@ -86,15 +82,25 @@ def checkpoint_path(name: str) -> Path:
     return path
 
 
+def checkpoint_path(name: str) -> Path:
+    """The verified file of a registered checkpoint (or of a family's best, see :func:`resolve`).
+
+    Raises:
+        CheckpointError: unknown name (the message lists the known ones), missing file, or
+            a file whose sha256 differs from the registry's.
+    """
+    return _verified_file(*_lookup(name))
+
+
 def load_pretrained(name: str, device: str | torch.device = "cpu") -> torch.nn.Module:
     """Load a shipped model after checking its hash; ``model.registry_entry`` tells its story.
     ``name`` may be a family (``"prnn"``): the best shipped member is loaded (see :func:`resolve`).
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
-    name = resolve(name)
-    model = load_model(checkpoint_path(name), device=device)
-    model.registry_entry = {"name": name, **registry()[name]}
+    name, entry = _lookup(name)
+    model = load_model(_verified_file(name, entry), device=device)
+    model.registry_entry = {"name": name, **entry}
     return model
 
 
