@@ -17,10 +17,10 @@ import statistics
 import torch
 import torch.nn.functional as F
 
-from course_lib.attention import RelativeSelfAttention, peak_memory_mib, relative_embeddings_for, relative_logits
+from course_lib.attention import RelativeSelfAttention, relative_embeddings_for, relative_logits
+from course_lib.measure import median_seconds, peak_memory_mib
 from course_lib.models import MusicTransformer, Transformer
 from course_lib.training import sequence_loss
-from timing import median_seconds  # benchmarks/timing.py
 
 HEADS, D_MODEL = 8, 512
 

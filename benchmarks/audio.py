@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 
 from course_lib import audio, notation
-from timing import median_seconds  # benchmarks/timing.py
+from course_lib.measure import median_seconds
 from course_lib.performance import Performance
 
 SECONDS = 150.0

@@ -18,8 +18,8 @@ import numpy as np
 
 from course_lib import corpus
 from course_lib.encoding import PerformanceEncoding
+from course_lib.measure import median_seconds
 from course_lib.midi import read_midi, write_midi
-from timing import median_seconds  # benchmarks/timing.py
 
 
 def parse_libraries(paths: list[Path]) -> None:

@@ -16,8 +16,8 @@ import time
 import numpy as np
 
 from course_lib import corpus
+from course_lib.measure import median_seconds
 from course_lib.retrieval import JaccardIndex, MinHashIndex, jaccard, minhash_signatures, shingles
-from timing import median_seconds  # benchmarks/timing.py
 
 
 def rss_gb() -> float:

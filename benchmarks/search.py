@@ -13,9 +13,9 @@ import platform
 
 import torch
 
+from course_lib.measure import median_seconds
 from course_lib.pretrained import load_pretrained
 from course_lib.search import beam_search, greedy, sample, stochastic_beam_search
-from timing import median_seconds  # benchmarks/timing.py
 
 
 def strategies(model, primer, steps: int, sync) -> None:

@@ -16,9 +16,9 @@ import platform
 
 import torch
 
+from course_lib.measure import median_seconds
 from course_lib.models import PerformanceRNN
 from course_lib.training import profile_config, sequence_loss
-from timing import median_seconds  # benchmarks/timing.py
 
 
 def train_throughput(profile: str, device: torch.device, onednn: bool, repeat: int) -> float:
