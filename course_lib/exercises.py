@@ -56,6 +56,8 @@ def exercise_from_solution(solution: nbformat.NotebookNode) -> nbformat.Notebook
             cell.outputs = []
             cell.execution_count = None
         cell.get("metadata", {}).pop("execution", None)
+        if "colab-badge" in cell.get("metadata", {}).get("tags", []):  # tools/colab.py: open the exercise
+            cell.source = cell.source.replace("/solutions/", "/exercises/")
     return exercise
 
 
