@@ -9,7 +9,8 @@
 Shapes: ``events`` (B, T) or (B,) for a step; ``controls`` (B, T, C) per event,
 (B, C) for the whole sequence, or ``None``; logits (B, T, V) or (B, V).
 
-Notebook: notebooks/02_teacher_forcing.ipynb
+Notebook: notebooks/02_teacher_forcing.ipynb (the LSTM)
+Notebook: notebooks/07_music_transformer.ipynb (the Transformers)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from torch import nn
 
 from .attention import RelativeSelfAttention
 
-__all__ = ["RNNConfig", "PerformanceRNN", "TransformerConfig", "MusicTransformer", "Transformer", "build_model",
+__all__ = ["ModelConfig", "RNNConfig", "PerformanceRNN", "TransformerConfig", "MusicTransformer", "Transformer", "build_model",
            "MODEL_NAMES", "model_profile"]
 
 
@@ -38,28 +39,47 @@ def dataclass_from_dict(cls, values: dict):
 
 
 @dataclass(frozen=True)
-class RNNConfig:
-    """Everything that defines a PerformanceRNN's shape (saved with every checkpoint).
+class ModelConfig:
+    """What every model's config holds: its interface, the events it reads and predicts and the
+    controls beside them. :class:`RNNConfig` and :class:`TransformerConfig` add the architecture.
 
     Args:
         vocab_size: number of events (388 for the Performance RNN vocabulary).
-        embed_dim: size of the event embedding (the paper's one-hot input times a matrix).
-        hidden_size: LSTM units per layer.
-        num_layers: stacked LSTM layers.
-        dropout: dropout between LSTM layers and before the output layer.
         control_dim: size of the control vector fed beside every event (0: none).
     """
 
     vocab_size: int = 388
+    control_dim: int = 0
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        """The config from a dict of its fields (what a checkpoint stores)."""
+        return dataclass_from_dict(cls, values)
+
+    def to_dict(self) -> dict:
+        """The fields as a dict: the vocabulary, the architecture, the controls last (the
+        order checkpoints and printed profiles have always had)."""
+        values = asdict(self)
+        control_dim = values.pop("control_dim")
+        return {**values, "control_dim": control_dim}
+
+
+@dataclass(frozen=True)
+class RNNConfig(ModelConfig):
+    """Everything that defines a PerformanceRNN's shape (saved with every checkpoint):
+    ``vocab_size`` and ``control_dim`` as in every :class:`ModelConfig`, and
+
+    Args:
+        embed_dim: size of the event embedding (the paper's one-hot input times a matrix).
+        hidden_size: LSTM units per layer.
+        num_layers: stacked LSTM layers.
+        dropout: dropout between LSTM layers and before the output layer.
+    """
+
     embed_dim: int = 128
     hidden_size: int = 256
     num_layers: int = 2
     dropout: float = 0.1
-    control_dim: int = 0
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "RNNConfig":
-        return dataclass_from_dict(cls, values)
 
 
 PROFILES = {
@@ -156,21 +176,19 @@ def _plain_cpu_kernels():
 
 # -- Transformers ------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class TransformerConfig:
-    """A decoder-only Transformer over events (saved with every checkpoint).
+class TransformerConfig(ModelConfig):
+    """A decoder-only Transformer over events (saved with every checkpoint): ``vocab_size``
+    and ``control_dim`` as in every :class:`ModelConfig`, and
 
     Args:
-        vocab_size: number of events.
         d_model, heads, layers, ff: width, attention heads, blocks, feed-forward width.
         dropout: dropout on attention weights, residual branches and embeddings.
         max_distance: relative attention: distances at or beyond it share one embedding
             (so the model runs beyond its training length).
         relative: relative attention (Music Transformer) or absolute sinusoidal
             positions (the paper's baseline Transformer).
-        control_dim: size of the control vector fed beside every event (0: none).
     """
 
-    vocab_size: int = 388
     d_model: int = 256
     heads: int = 8
     layers: int = 4
@@ -178,11 +196,6 @@ class TransformerConfig:
     dropout: float = 0.1
     max_distance: int = 2048
     relative: bool = True
-    control_dim: int = 0
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TransformerConfig":
-        return dataclass_from_dict(cls, values)
 
 
 TRANSFORMER_PROFILES = {
@@ -359,7 +372,7 @@ def model_profile(name: str, profile: str) -> dict:
     _, profiles = _CONFIGS[cls]
     if profile not in profiles:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(profiles)}")
-    values = asdict(profiles[profile])
+    values = profiles[profile].to_dict()
     if "relative" in values:
         values["relative"] = cls.relative
     return values

@@ -85,3 +85,17 @@ def test_profiles():
     quick = PerformanceRNN.from_profile("quick", control_dim=3)
     assert quick.config.control_dim == 3
     assert build_model("performance_rnn", {"hidden_size": 8, "embed_dim": 4}).lstm.hidden_size == 8
+
+
+def test_configs_share_the_interface_and_keep_their_field_order():
+    from course_lib.models import ModelConfig, TransformerConfig, model_profile
+
+    assert issubclass(RNNConfig, ModelConfig) and issubclass(TransformerConfig, ModelConfig)
+    assert list(model_profile("performance_rnn", "quick")) == [
+        "vocab_size", "embed_dim", "hidden_size", "num_layers", "dropout", "control_dim"]
+    assert list(model_profile("music_transformer", "quick")) == [
+        "vocab_size", "d_model", "heads", "layers", "ff", "dropout", "max_distance", "relative", "control_dim"]
+    config = TransformerConfig(d_model=64, control_dim=3)
+    assert TransformerConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown RNNConfig fields"):
+        RNNConfig.from_dict({"d_model": 64})
