@@ -2,7 +2,10 @@
 
 Each ``check_*`` runs the learner's code on many inputs, compares with the
 reference implementation, prints what passed, and raises ``AssertionError`` with
-the first input that disagrees (what was expected, what came back).
+the first input that disagrees (what was expected, what came back). While the
+learner's function is still the stub (it raises ``NotImplementedError``), the check
+raises :class:`NotAttempted`, the one signal ``course-lib check`` reads as "not
+attempted" (see :mod:`course_lib.grading`).
 
 Notebook: exercises/*.ipynb
 """
@@ -15,11 +18,23 @@ import numpy as np
 
 from .encoding import PerformanceEncoding, split_time_shift
 
-__all__ = ["check_split_time_shift", "check_velocity_to_bin", "check_encode", "check_transpose_events",
+__all__ = ["NotAttempted", "check_split_time_shift", "check_velocity_to_bin", "check_transpose_events",
            "check_teacher_forcing_loss", "check_training_step", "check_note_density", "check_with_missing_bit",
            "check_nll_table", "check_containment", "check_beam_step", "check_advance_beams", "check_gumbel_top_k",
            "check_jaccard", "check_interval_shingles", "check_top_k_query", "check_parse_request",
            "check_skew", "check_cached_attention_step"]
+
+
+class NotAttempted(AssertionError):
+    """The learner's function is still the exercise's stub: it raised ``NotImplementedError``."""
+
+
+def _call(name: str, fn: Callable, *args):
+    """``fn(*args)``, with the stub's ``NotImplementedError`` turned into :class:`NotAttempted`."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise NotAttempted(f"{name}: not attempted yet (it raises NotImplementedError)") from None
 
 
 def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[tuple], *,
@@ -28,10 +43,7 @@ def _compare(name: str, learner: Callable, reference: Callable, cases: Iterable[
     cases = list(cases)
     for args in cases:
         expected = reference(*args)
-        try:
-            got = learner(*args)
-        except NotImplementedError:
-            raise AssertionError(f"{name}: not attempted yet (it raises NotImplementedError)") from None
+        got = _call(name, learner, *args)
         same = (np.shape(got) == np.shape(expected) and np.allclose(got, expected, rtol=1e-6, atol=1e-9, equal_nan=True)
                 if close else np.array_equal(np.asarray(got), np.asarray(expected)))
         if not same:
@@ -56,12 +68,6 @@ def check_velocity_to_bin(fn: Callable[[int], int], bins: int = 32) -> None:
     enc = PerformanceEncoding(velocity_bins=bins)
     _compare("velocity_to_bin", lambda v: int(fn(v)), lambda v: int(enc.velocity_to_bin(v)),
              [(v,) for v in range(1, 128)])
-
-
-def check_encode(fn: Callable, performances: Iterable) -> None:
-    """Chapter 1: a whole performance → event ids, against ``PerformanceEncoding().encode``."""
-    enc = PerformanceEncoding()
-    _compare("encode", lambda p: np.asarray(fn(p)), enc.encode, [(p,) for p in performances])
 
 
 def check_transpose_events(fn: Callable[[np.ndarray, int], np.ndarray]) -> None:
@@ -100,11 +106,8 @@ def check_teacher_forcing_loss(fn: Callable) -> None:
 
     for seed in range(3):
         model, events = _toy_model_and_batch(seed)
-        try:
-            got = fn(model, events)
-            got = float(got.detach()) if hasattr(got, "detach") else float(got)
-        except NotImplementedError:
-            raise AssertionError("teacher_forcing_loss: not attempted yet (it raises NotImplementedError)") from None
+        got = _call("teacher_forcing_loss", fn, model, events)
+        got = float(got.detach()) if hasattr(got, "detach") else float(got)
         want = float(sequence_loss(model, events).detach())
         if not np.isclose(got, want, rtol=1e-5, atol=1e-6):
             raise AssertionError(f"teacher_forcing_loss on a batch of shape {tuple(events.shape)}: expected "
@@ -126,10 +129,7 @@ def check_training_step(fn: Callable) -> None:
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     ref_opt = torch.optim.AdamW(reference.parameters(), lr=1e-2)
     for _ in range(2):
-        try:
-            fn(model, opt, events)
-        except NotImplementedError:
-            raise AssertionError("training_step: not attempted yet (it raises NotImplementedError)") from None
+        _call("training_step", fn, model, opt, events)
         loss = sequence_loss(reference, events)
         ref_opt.zero_grad()
         loss.backward()
@@ -186,7 +186,7 @@ def check_nll_table(fn: Callable) -> None:
         return sorted((k, int(c), float(m)) for k, (c, m) in dict(table).items())
 
     for losses, labels in cases:
-        got, expected = as_rows(fn(losses, labels)), as_rows(nll_table(losses, labels))
+        got, expected = as_rows(_call("nll_table", fn, losses, labels)), as_rows(nll_table(losses, labels))
         if [r[:2] for r in got] != [r[:2] for r in expected] or not np.allclose(
                 [r[2] for r in got], [r[2] for r in expected]):
             raise AssertionError(f"nll_table: expected {expected}, got {got}")
@@ -223,10 +223,7 @@ def check_beam_step(fn: Callable) -> None:
         scores, logprobs = _random_beams(seed)
         k = 1 + seed % 6
         expected = beam_step(scores, logprobs, k)
-        try:
-            got = fn(scores, logprobs, k)
-        except NotImplementedError:
-            raise AssertionError("beam_step: not attempted yet (it raises NotImplementedError)") from None
+        got = _call("beam_step", fn, scores, logprobs, k)
         names = ("new scores", "parents", "events")
         for name, g, e in zip(names, got, expected):
             g = torch.as_tensor(g)
@@ -246,7 +243,7 @@ def check_advance_beams(fn: Callable) -> None:
     history = torch.tensor([[5, 6], [7, 8], [9, 10]])
     _, state = model.step(torch.tensor([1, 2, 3]), None, [(0,), (0,), (0,)])
     parents, events = torch.tensor([2, 0, 2]), torch.tensor([11, 12, 13])
-    new_history, new_state = fn(model, history, state, parents, events)
+    new_history, new_state = _call("advance_beams", fn, model, history, state, parents, events)
     expected = torch.tensor([[9, 10, 11], [5, 6, 12], [9, 10, 13]])
     if not torch.equal(torch.as_tensor(new_history), expected):
         raise AssertionError(f"advance_beams: history should be {expected.tolist()}, got {_short(new_history)}")
@@ -268,10 +265,7 @@ def check_gumbel_top_k(fn: Callable) -> None:
         uniform = torch.rand(8, generator=g, dtype=torch.float64)
         k = 1 + seed % 5
         expected, _ = gumbel_top_k(logprobs, k, uniform=uniform)
-        try:
-            got = torch.as_tensor(fn(logprobs, k, uniform))
-        except NotImplementedError:
-            raise AssertionError("gumbel_top_k: not attempted yet (it raises NotImplementedError)") from None
+        got = torch.as_tensor(_call("gumbel_top_k", fn, logprobs, k, uniform))
         if not torch.equal(got.long(), expected):
             raise AssertionError(f"gumbel_top_k(k={k}) with uniform noise {_short(uniform.numpy())}: expected "
                                  f"{expected.tolist()}, got {got.tolist()}")
@@ -312,7 +306,7 @@ def check_top_k_query(fn: Callable) -> None:
         cols = [x for s in sets for x in s]
         matrix = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(sets), 14))
         expected = JaccardIndex(sets).query(query, k)
-        got = [(int(i), float(sim)) for i, sim in fn(matrix, sorted(query), k)]
+        got = [(int(i), float(sim)) for i, sim in _call("top_k_query", fn, matrix, sorted(query), k)]
         if [i for i, _ in got] != [i for i, _ in expected] or not np.allclose(
                 [s for _, s in got], [s for _, s in expected]):
             raise AssertionError(f"top_k_query(sets={sets}, query={sorted(query)}, k={k}): expected {expected}, "
@@ -338,10 +332,7 @@ def check_skew(fn: Callable) -> None:
     for case, shape in enumerate([(4, 4), (1, 1), (3, 7, 7), (2, 3, 5, 5)]):
         qe = torch.randn(*shape, generator=torch.Generator().manual_seed(case), dtype=torch.float64)
         expected = skew_logits(qe)
-        try:
-            got = torch.as_tensor(fn(qe))
-        except NotImplementedError:
-            raise AssertionError("skew: not attempted yet (it raises NotImplementedError)") from None
+        got = torch.as_tensor(_call("skew", fn, qe))
         below = torch.ones(shape[-1], shape[-1], dtype=torch.bool).tril()
         if got.shape != expected.shape or not torch.allclose(got[..., below], expected[..., below]):
             raise AssertionError(f"skew on a {tuple(shape)} input: expected (on and below the diagonal)\n"
@@ -366,11 +357,8 @@ def check_cached_attention_step(fn: Callable) -> None:
     full = (logits / math.sqrt(d)).masked_fill(~causal, float("-inf")).softmax(-1) @ v
     cache = None
     for t in range(length):
-        try:
-            out, cache = fn(q[:, :, t:t + 1], k[:, :, t:t + 1], v[:, :, t:t + 1], cache,
-                            relative_embeddings_for(table, t + 1))
-        except NotImplementedError:
-            raise AssertionError("attention_step: not attempted yet (it raises NotImplementedError)") from None
+        out, cache = _call("attention_step", fn, q[:, :, t:t + 1], k[:, :, t:t + 1], v[:, :, t:t + 1], cache,
+                           relative_embeddings_for(table, t + 1))
         if not torch.allclose(torch.as_tensor(out), full[:, :, t:t + 1]):
             raise AssertionError(f"attention_step at position {t}: the output differs from full causal attention")
         if cache[0].shape != (b, h, t + 1, d):

@@ -38,8 +38,30 @@ def test_not_attempted_is_reported():
     def stub(*args):
         raise NotImplementedError()
 
-    with pytest.raises(AssertionError, match="not attempted"):
+    with pytest.raises(checks.NotAttempted, match="not attempted"):
         checks.check_split_time_shift(stub)
+
+
+@pytest.mark.parametrize("name", [n for n in checks.__all__ if n.startswith("check_")])
+def test_every_check_says_not_attempted_for_the_stub_and_only_for_it(name):
+    """The grader reads "not attempted" from this exception type alone, never from a message."""
+    check = getattr(checks, name)
+
+    def stub(*args):
+        raise NotImplementedError()
+
+    def pretender(*args):
+        raise AssertionError("not attempted")
+
+    with pytest.raises(checks.NotAttempted):
+        check(stub)
+    with pytest.raises(AssertionError) as err:
+        check(pretender)
+    assert not isinstance(err.value, checks.NotAttempted)
+
+
+def test_check_encode_is_gone():
+    assert not hasattr(checks, "check_encode")   # no exercise used it
 
 
 def test_chapter_2_checks_accept_the_reference_and_reject_mistakes():
