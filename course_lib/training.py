@@ -10,6 +10,9 @@ gradients proposes the samples, a second pass learns from the mixed input.
     course-lib train --model performance_rnn --profile quick --out runs/prnn
     torchrun --nproc_per_node 4 -m course_lib.cli train --profile full --out runs/prnn
 
+:func:`train` is the loop in its steps (set up or resume, one optimizer step, validation,
+a resumable checkpoint); :mod:`course_lib.checkpoints` writes and reads the files.
+
 Notebook: notebooks/02_teacher_forcing.ipynb
 """
 
@@ -29,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoints import CheckpointError, read_checkpoint, save_checkpoint, unwrap
 from .data import EventWindows
 from .models import MODEL_NAMES, build_model, dataclass_from_dict, model_profile
 
@@ -37,8 +41,6 @@ __all__ = [
     "save_checkpoint", "CheckpointError", "pick_device", "sequence_loss", "report", "run",
     "corpus_windows", "profile_config", "window_losses", "nll_table",
 ]
-
-CHECKPOINT_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -297,65 +299,7 @@ def _collate(items: list[dict], device: torch.device) -> dict:
     return batch
 
 
-# -- checkpoints ---------------------------------------------------------------------------
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: missing, damaged, or for another model."""
-
-
-def _atomic_save(obj: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def save_checkpoint(path: Path, *, model: nn.Module, config: TrainConfig, optimizer=None, scheduler=None,
-                    step: int = 0, rng: dict | None = None, metrics: list | None = None,
-                    half: bool = False) -> Path:
-    """Write a checkpoint atomically (a crash mid-write leaves the previous one intact)."""
-    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
-             for k, v in _unwrap(model).state_dict().items()}
-    obj = {
-        "format": CHECKPOINT_FORMAT,
-        "model": config.model,
-        "config": json.dumps(config.to_dict()),
-        "state_dict": state,
-        "step": step,
-    }
-    if optimizer is not None:
-        obj["optimizer"] = optimizer.state_dict()
-        obj["scheduler"] = scheduler.state_dict()
-        obj["rng"] = rng
-        obj["metrics"] = json.dumps(metrics or [])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_save(obj, path)
-    return path
-
-
-def _read_checkpoint(path: Path) -> dict:
-    path = Path(path)
-    if path.is_dir():
-        for name in ("model.pt", "checkpoint.pt"):
-            if (path / name).exists():
-                path = path / name
-                break
-        else:
-            raise CheckpointError(f"{path}: no model.pt or checkpoint.pt in this folder; train first "
-                                  "(course-lib train --out {path})")
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such checkpoint")
-    try:
-        # weights_only: unpickling can run code; this loads tensors and plain data only
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(err).__name__}: {err}); "
-                              "it may be truncated: train again or restore it") from None
-    if not isinstance(obj, dict) or obj.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: not a course_lib checkpoint of format {CHECKPOINT_FORMAT}")
-    obj["path"] = str(path)
-    return obj
-
-
+# -- loading a trained model ---------------------------------------------------------------
 def load_model(path: str | os.PathLike, *, model: str | None = None, profile: str | None = None,
                model_config: dict | None = None, device: str | torch.device = "cpu") -> nn.Module:
     """Load a trained model, refusing one that is not what the caller asked for.
@@ -375,7 +319,7 @@ def load_model(path: str | os.PathLike, *, model: str | None = None, profile: st
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
-    obj = _read_checkpoint(Path(path))
+    obj = read_checkpoint(Path(path))
     config = TrainConfig.from_dict(json.loads(obj["config"]))
     where = obj["path"]
     if model is not None and config.model != model:
@@ -400,10 +344,6 @@ def load_model(path: str | os.PathLike, *, model: str | None = None, profile: st
 
 
 # -- the loop -------------------------------------------------------------------------------
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if hasattr(model, "module") else model
-
-
 def _schedule(config: TrainConfig) -> Callable[[int], float]:
     def factor(step: int) -> float:
         if step < config.warmup_steps:
@@ -429,10 +369,35 @@ def _batch_indices(n: int, batch_size: int, seed: int, step: int, rank: int, wor
     return [int(i) for i in batch[rank::world]], epoch
 
 
+@dataclass
+class _Run:
+    """What a training run carries from one step to the next (its checkpoint saves the state)."""
+
+    config: TrainConfig
+    out: Path
+    device: torch.device
+    rank: int
+    world: int
+    model: nn.Module            # the model itself, whose weights a checkpoint saves
+    net: nn.Module              # what computes: the model, or its DDP wrapper
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    sampler_rng: torch.Generator
+    step: int = 0
+    metrics: list = field(default_factory=list)
+    events_seen: int = 0        # events trained on in this call (all processes) ...
+    started: float = 0.0        # ... since this time
+    elapsed_before: float = 0.0   # seconds trained before a resume
+
+
 def train(config: TrainConfig, train_windows: EventWindows, valid_windows: EventWindows, out: str | os.PathLike,
           *, resume: bool = False, device: str | None = None, progress: bool = True,
           stop_after: int | None = None, log: Callable[[str], None] = print) -> nn.Module:
     """Train a model with teacher forcing; checkpoints and metrics go to ``out``.
+
+    The loop reads as the chapter tells it: set up (or resume) the model and its optimizer,
+    then step after step learn from one batch, validate every ``eval_every`` steps and
+    write a resumable checkpoint every ``checkpoint_every`` steps.
 
     Files in ``out``: ``checkpoint.pt`` (resumable, every ``checkpoint_every`` steps),
     ``model.pt`` (the final weights), ``metrics.jsonl`` (one JSON object per logged step),
@@ -453,104 +418,142 @@ def train(config: TrainConfig, train_windows: EventWindows, valid_windows: Event
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
-    out = Path(out)
+    run = _set_up(config, len(train_windows), Path(out), device, resume, log)
+    _start_files(run)
+    bar = _progress_bar(run) if progress else None
+    run.net.train()
+    run.started = time.perf_counter()
+    run.elapsed_before = run.metrics[-1].get("elapsed_s", 0.0) if run.metrics else 0.0
+    steps_this_call = 0
+    while run.step < config.steps:
+        row = _train_step(run, train_windows)
+        if run.step % config.eval_every == 0 or run.step == config.steps:
+            row["valid_loss"] = evaluate(unwrap(run.net), valid_windows, max_windows=config.eval_windows,
+                                         device=run.device)
+        _record(run, row, bar)
+        if run.step % config.checkpoint_every == 0 or run.step == config.steps:
+            _save_resumable(run)
+        steps_this_call += 1
+        if stop_after is not None and steps_this_call >= stop_after:
+            break
+    if bar is not None:
+        bar.close()
+    if run.rank == 0 and run.step == config.steps:
+        save_checkpoint(run.out / "model.pt", model=run.model, config=config, step=run.step)
+        log(report(run.model, train_windows, valid_windows, max_windows=config.eval_windows))
+    return run.model.eval()
+
+
+def _set_up(config: TrainConfig, n_train: int, out: Path, device: str | None, resume: bool,
+            log: Callable[[str], None]) -> _Run:
+    """A fresh model (seeded) and AdamW with its warm-up and cosine schedule, or with
+    ``resume`` all of them as the last checkpoint left them; wrapped in DDP when several
+    processes train together."""
     rank, world = _dist_info()
     dev = pick_device(device)
-    if len(train_windows) < config.batch_size:
-        raise ValueError(f"{len(train_windows)} training windows cannot fill a batch of {config.batch_size}; "
+    if n_train < config.batch_size:
+        raise ValueError(f"{n_train} training windows cannot fill a batch of {config.batch_size}; "
                          "use more works or a shorter window")
     torch.manual_seed(config.seed)
     model = build_model(config.model, config.model_config).to(dev)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config))
     sampler_rng = torch.Generator(device=dev).manual_seed(config.seed + 1 + rank)
-    step, metrics = 0, []
-
-    ckpt_path = out / "checkpoint.pt"
-    if resume and ckpt_path.exists():
-        obj = _read_checkpoint(ckpt_path)
-        saved = TrainConfig.from_dict(json.loads(obj["config"]))
-        if saved != config:
-            diff = {k for k in config.to_dict() if config.to_dict()[k] != saved.to_dict()[k]}
-            raise CheckpointError(f"{ckpt_path}: was written by another configuration (differs in "
-                                  f"{sorted(diff)}); resume with the same settings or use a new --out")
-        model.load_state_dict(obj["state_dict"])
-        optimizer.load_state_dict(obj["optimizer"])
-        scheduler.load_state_dict(obj["scheduler"])
-        torch.set_rng_state(obj["rng"]["torch"])
-        sampler_rng.set_state(obj["rng"]["sampler"])
-        step, metrics = obj["step"], json.loads(obj["metrics"])
-        if rank == 0:
-            log(f"resumed from {ckpt_path} at step {step}")
-    elif resume and rank == 0:
-        log(f"no checkpoint in {out}: starting from scratch")
-
-    net = model
+    run = _Run(config, out, dev, rank, world, model, model, optimizer, scheduler, sampler_rng)
+    if resume:
+        _resume(run, log)
     if world > 1:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-        _rewrite_metrics(out / "metrics.jsonl", metrics)
+        run.net = nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    return run
 
-    def checkpoint(at: int) -> None:
-        if rank == 0:
-            rng = {"torch": torch.get_rng_state(), "sampler": sampler_rng.get_state()}
-            save_checkpoint(ckpt_path, model=model, config=config, optimizer=optimizer, scheduler=scheduler,
-                            step=at, rng=rng, metrics=metrics)
 
-    bar = None
-    if progress and rank == 0:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=config.steps, initial=step, desc="training", unit="step")
-    net.train()
-    events_seen, t0 = 0, time.perf_counter()
-    elapsed_before = metrics[-1].get("elapsed_s", 0.0) if metrics else 0.0
-    steps_this_call = 0
-    while step < config.steps:
-        idx, epoch = _batch_indices(len(train_windows), config.batch_size, config.seed, step, rank, world)
-        train_windows.set_epoch(epoch)
-        batch = _collate([train_windows[i] for i in idx], dev)
-        events, controls = batch["events"], batch.get("controls")
-        p = config.scheduled_sampling * step / max(1, config.steps - 1)
-        with _autocast(dev):
-            if p > 0:
-                inputs = _scheduled_inputs(net, events[:, :-1], controls[:, :-1] if controls is not None else None,
-                                           p, sampler_rng)
-                events = torch.cat([inputs, events[:, -1:]], dim=1)
-            loss = sequence_loss(net, events, controls)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = float(nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip))
-        optimizer.step()
-        scheduler.step()
-        step += 1
-        steps_this_call += 1
-        events_seen += events[:, 1:].numel() * world
-        rate = events_seen / (time.perf_counter() - t0)
-        row = {"step": step, "train_loss": loss.item(), "lr": scheduler.get_last_lr()[0],
-               "grad_norm": grad_norm, "events_per_s": rate, "sampling_p": p,
-               "elapsed_s": elapsed_before + time.perf_counter() - t0}
-        if step % config.eval_every == 0 or step == config.steps:
-            row["valid_loss"] = evaluate(_unwrap(net), valid_windows, max_windows=config.eval_windows, device=dev)
-        if rank == 0:
-            metrics.append(row)
-            with open(out / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{row['train_loss']:.3f}", ev_s=f"{rate:,.0f}",
-                                **({"valid": f"{row['valid_loss']:.3f}"} if "valid_loss" in row else {}))
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            checkpoint(step)
-        if stop_after is not None and steps_this_call >= stop_after:
-            break
+def _resume(run: _Run, log: Callable[[str], None]) -> None:
+    """Continue from ``out/checkpoint.pt`` where it stopped: weights, optimizer, schedule,
+    random states, step and metrics; refuse a checkpoint of another configuration."""
+    path = run.out / "checkpoint.pt"
+    if not path.exists():
+        if run.rank == 0:
+            log(f"no checkpoint in {run.out}: starting from scratch")
+        return
+    obj = read_checkpoint(path)
+    saved = TrainConfig.from_dict(json.loads(obj["config"]))
+    if saved != run.config:
+        diff = {k for k, v in run.config.to_dict().items() if v != saved.to_dict()[k]}
+        raise CheckpointError(f"{path}: was written by another configuration (differs in "
+                              f"{sorted(diff)}); resume with the same settings or use a new --out")
+    run.model.load_state_dict(obj["state_dict"])
+    run.optimizer.load_state_dict(obj["optimizer"])
+    run.scheduler.load_state_dict(obj["scheduler"])
+    torch.set_rng_state(obj["rng"]["torch"])
+    run.sampler_rng.set_state(obj["rng"]["sampler"])
+    run.step, run.metrics = obj["step"], json.loads(obj["metrics"])
+    if run.rank == 0:
+        log(f"resumed from {path} at step {run.step}")
+
+
+def _start_files(run: _Run) -> None:
+    """The run folder with its ``config.json`` and the metrics log up to the current step."""
+    if run.rank == 0:
+        run.out.mkdir(parents=True, exist_ok=True)
+        (run.out / "config.json").write_text(json.dumps(run.config.to_dict(), indent=2) + "\n")
+        _rewrite_metrics(run.out / "metrics.jsonl", run.metrics)
+
+
+def _progress_bar(run: _Run):
+    if run.rank != 0:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=run.config.steps, initial=run.step, desc="training", unit="step")
+
+
+def _train_step(run: _Run, train_windows: EventWindows) -> dict:
+    """One optimizer step on one batch, with teacher forcing (and scheduled sampling, whose
+    share of model samples grows with the step); returns the step's metrics row."""
+    config = run.config
+    idx, epoch = _batch_indices(len(train_windows), config.batch_size, config.seed, run.step, run.rank, run.world)
+    train_windows.set_epoch(epoch)
+    batch = _collate([train_windows[i] for i in idx], run.device)
+    events, controls = batch["events"], batch.get("controls")
+    p = config.scheduled_sampling * run.step / max(1, config.steps - 1)
+    with _autocast(run.device):
+        if p > 0:
+            inputs = _scheduled_inputs(run.net, events[:, :-1], controls[:, :-1] if controls is not None else None,
+                                       p, run.sampler_rng)
+            events = torch.cat([inputs, events[:, -1:]], dim=1)
+        loss = sequence_loss(run.net, events, controls)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = float(nn.utils.clip_grad_norm_(run.net.parameters(), config.grad_clip))
+    run.optimizer.step()
+    run.scheduler.step()
+    run.step += 1
+    run.events_seen += events[:, 1:].numel() * run.world
+    seconds = time.perf_counter() - run.started
+    return {"step": run.step, "train_loss": loss.item(), "lr": run.scheduler.get_last_lr()[0],
+            "grad_norm": grad_norm, "events_per_s": run.events_seen / seconds, "sampling_p": p,
+            "elapsed_s": run.elapsed_before + time.perf_counter() - run.started}
+
+
+def _record(run: _Run, row: dict, bar) -> None:
+    """Append a step's metrics to the log (and to the progress bar)."""
+    if run.rank != 0:
+        return
+    run.metrics.append(row)
+    with open(run.out / "metrics.jsonl", "a") as f:
+        f.write(json.dumps(row) + "\n")
     if bar is not None:
-        bar.close()
-    if rank == 0 and step == config.steps:
-        save_checkpoint(out / "model.pt", model=model, config=config, step=step)
-        log(report(model, train_windows, valid_windows, max_windows=config.eval_windows))
-    return model.eval()
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", ev_s=f"{row['events_per_s']:,.0f}",
+                        **({"valid": f"{row['valid_loss']:.3f}"} if "valid_loss" in row else {}))
+
+
+def _save_resumable(run: _Run) -> None:
+    """``out/checkpoint.pt``: everything :func:`_resume` needs to go on exactly from here."""
+    if run.rank == 0:
+        rng = {"torch": torch.get_rng_state(), "sampler": run.sampler_rng.get_state()}
+        save_checkpoint(run.out / "checkpoint.pt", model=run.model, config=run.config, optimizer=run.optimizer,
+                        scheduler=run.scheduler, step=run.step, rng=rng, metrics=run.metrics)
 
 
 def report(model: nn.Module, train_windows: EventWindows, valid_windows: EventWindows, *,

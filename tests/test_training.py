@@ -93,6 +93,9 @@ def test_mismatched_or_damaged_checkpoints_are_refused_clearly(tmp_path):
         load_model(tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_model(tmp_path / "none.pt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match=r"no model.pt .* \(course-lib train --out .*empty\)"):
+        load_model(tmp_path / "empty")
     assert load_model(tmp_path / "m.pt", model_config=TINY).config.hidden_size == 48
 
 
