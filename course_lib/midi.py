@@ -1,10 +1,23 @@
-"""MIDI in and out, on top of symusic.
+"""MIDI in and out: a tick-exact reader of our own, symusic for writing.
 
-symusic parses a MIDI file in C++ and converts ticks to seconds honouring every
-tempo change (measured in benchmarks/RESULTS.md: an order of magnitude faster
-than pretty_midi, mido and miditoolkit, and robust to zero tempi and SMPTE time).
-This module turns its result into a :class:`~course_lib.performance.Performance`
-and wraps its errors in :class:`MidiError`, which names the file and says what to do.
+Reading is exact by construction. One pass over each track's bytes collects its note
+and pedal messages in integer ticks; notes are paired per (track, channel, pitch) in
+ticks, the sustain pedal is applied per channel in ticks, and only then are ticks
+turned into seconds, once, in float64, with the tempo map gathered from every track.
+The pairing rules, the same for every file:
+
+* a note-on starts a note; a note-on with velocity 0 is a note-off;
+* a note ends at the next release of its (track, channel, pitch), or where that pitch
+  is struck again (a key cannot go down twice), or at the end of its track;
+* at equal ticks a release belongs to the note that was already sounding, so a note
+  re-struck on the tick of its own release keeps its full length;
+* a note whose on and off share a tick has no length and is dropped (and counted);
+* the sustain pedal (controller 64: down at a value ≥ 64, up below) holds every note
+  of its channel released while it is down, until it comes up or that pitch is
+  struck again on that channel;
+* channel 10 (drums) is left out: its "pitches" are instruments.
+
+:func:`inspect_midi` returns the counts behind these rules for one file.
 
 Notebook: notebooks/01_event_encoding.ipynb
 """
@@ -13,6 +26,9 @@ from __future__ import annotations
 
 import os
 import struct
+import warnings
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,27 +36,68 @@ import symusic
 
 from .performance import Performance
 
-__all__ = ["MidiError", "read_midi", "read_midi_bytes", "write_midi", "midi_bytes"]
+__all__ = [
+    "MidiError", "MidiReport", "read_midi", "read_midi_bytes", "inspect_midi", "write_midi", "midi_bytes",
+    "MAX_FILE_BYTES", "MAX_WRITE_SECONDS",
+]
 
 # Written files use 1,000 ticks per second (500 ticks per quarter at 120 bpm): 1 ms resolution.
 _TICKS_PER_QUARTER = 500
 _QPM = 120.0
+_DEFAULT_TEMPO = 500_000  # µs per quarter note (120 bpm) until the first tempo event
+_DRUM_CHANNEL = 9         # channel 10 as musicians count
+
+MAX_FILE_BYTES = 64 * 2**20
+"""Files larger than this are refused: the largest real MIDI files are a few MB."""
+
+MAX_WRITE_SECONDS = 268_435.0
+"""Latest note end :func:`write_midi` can store: a MIDI delta time holds at most
+2^28 − 1 ticks, 268,435 s at the written 1,000 ticks per second."""
 
 
 class MidiError(ValueError):
     """A file that is not a readable MIDI file (the message names the file and the problem)."""
 
 
+@dataclass(frozen=True)
+class MidiReport:
+    """What reading one file found, rule by rule (see the module docstring).
+
+    Attributes:
+        notes: notes returned.
+        zero_length: note-ons whose note-off fell on the same tick (dropped).
+        unisons: note-ons struck again on the same tick (two voices on one key: one note kept).
+        restruck: notes ended because their pitch was struck again before any release.
+        unterminated: notes still sounding at the end of their track (ended there).
+        stray_releases: note-offs with no sounding note of their pitch (ignored).
+        pedal_held: notes the sustain pedal made longer.
+        drum_notes: notes on channel 10 (left out).
+        clamped_velocities: velocities above 127 (a damaged file) set to 127.
+        tracks: track chunks read.
+        tempo_changes: tempo events, from all tracks.
+    """
+
+    notes: int = 0
+    zero_length: int = 0
+    unisons: int = 0
+    restruck: int = 0
+    unterminated: int = 0
+    stray_releases: int = 0
+    pedal_held: int = 0
+    drum_notes: int = 0
+    clamped_velocities: int = 0
+    tracks: int = 0
+    tempo_changes: int = 0
+
+
 def read_midi(path: str | os.PathLike, *, sustain: bool = True) -> Performance:
     """Read a MIDI file into a performance.
 
-    All tracks are merged, tempo changes are honoured, a note-on with velocity 0
-    ends a note, drum tracks (channel 10) are left out since their "pitches" are
-    instruments, a note ends at the latest where its pitch is struck again (as on
-    a keyboard), and notes of zero length are dropped.
+    All tracks are merged, tempo changes from every track are honoured, drum notes
+    (channel 10) are left out; notes are paired by the rules in this module's docstring.
 
     Args:
-        path: a ``.mid``/``.midi`` file.
+        path: a ``.mid``/``.midi`` file (at most ``MAX_FILE_BYTES``).
         sustain: extend notes held by the sustain pedal (CC 64) to the pedal's
             release, as the Performance RNN data preparation does.
 
@@ -51,12 +108,21 @@ def read_midi(path: str | os.PathLike, *, sustain: bool = True) -> Performance:
         FileNotFoundError: the file does not exist.
         MidiError: anything that is not a readable MIDI file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such MIDI file")
-    if path.is_dir():
-        raise MidiError(f"{path}: is a folder, not a MIDI file (use corpus.load_midi_folder for folders)")
-    return read_midi_bytes(path.read_bytes(), name=str(path), sustain=sustain)
+    return read_midi_bytes(_file_bytes(path), name=str(path), sustain=sustain)
+
+
+def inspect_midi(path: str | os.PathLike, *, sustain: bool = True) -> MidiReport:
+    """The counts behind the reading rules for one file (zero-length notes dropped,
+    re-struck notes, notes without a note-off, …).
+
+    Args:
+        path: a MIDI file.
+        sustain: as in :func:`read_midi`.
+
+    Returns:
+        A :class:`MidiReport`.
+    """
+    return _read(_file_bytes(path), str(path), sustain)[1]
 
 
 def read_midi_bytes(data: bytes, name: str = "<bytes>", *, sustain: bool = True) -> Performance:
@@ -67,59 +133,74 @@ def read_midi_bytes(data: bytes, name: str = "<bytes>", *, sustain: bool = True)
         name: how to call the file in error messages.
         sustain: see :func:`read_midi`.
     """
+    performance, report = _read(bytes(data), name, sustain)
+    if report.clamped_velocities:
+        warnings.warn(f"{name}: {report.clamped_velocities} note velocities above 127 (a damaged file) "
+                      "were set to 127", stacklevel=2)
+    return performance
+
+
+def _file_bytes(path: str | os.PathLike) -> bytes:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such MIDI file")
+    if path.is_dir():
+        raise MidiError(f"{path}: is a folder, not a MIDI file (use corpus.load_midi_folder for folders)")
+    if not path.is_file():
+        raise MidiError(f"{path}: not a regular file (a device, pipe or socket); save the MIDI file to disk first")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise MidiError(f"{path}: {size / 2**20:.0f} MB is larger than any real MIDI file "
+                        f"(the limit is {MAX_FILE_BYTES // 2**20} MB); check that it is a MIDI file")
+    return path.read_bytes()
+
+
+# -- reading: bytes → tick events ------------------------------------------------------
+
+# One note message packed in an int: tick << 20 | velocity << 12 | channel << 8 | pitch
+# (velocity 0 for a note-off); one pedal message: tick << 12 | channel << 8 | value.
+_TICK, _VELOCITY = 20, 12  # _parse_track writes these shifts as literals, for speed
+
+
+@dataclass
+class _Track:
+    """One track's note and pedal messages, packed, in file order."""
+
+    notes: array
+    pedal: array
+    end_tick: int
+
+
+def _read(data: bytes, name: str, sustain: bool) -> tuple[Performance, MidiReport]:
+    division, chunks = _chunks(data, name)
+    tracks, tempos = [], []
+    for number, (begin, end) in enumerate(chunks):
+        try:
+            tracks.append(_parse_track(data, begin, end, tempos))
+        except (IndexError, _Damaged) as err:
+            detail = str(err) if isinstance(err, _Damaged) else "an event runs past the end of the track"
+            raise MidiError(f"{name}: damaged MIDI file (track {number + 1}: {detail}); "
+                            "re-export or re-download it") from None
+    return _assemble(tracks, tempos, division, name, sustain)
+
+
+def _chunks(data: bytes, name: str) -> tuple[int, list[tuple[int, int]]]:
+    """Check the header and walk the chunks: the division and each track's byte range."""
     if len(data) == 0:
         raise MidiError(f"{name}: the file is empty; expected a Standard MIDI File starting with 'MThd'")
-    if not bytes(data[:4]) == b"MThd":
+    if data[:4] != b"MThd":
         raise MidiError(
-            f"{name}: not a Standard MIDI File (it starts with {bytes(data[:4])!r}, not b'MThd'); "
+            f"{name}: not a Standard MIDI File (it starts with {data[:4]!r}, not b'MThd'); "
             "check that it is a .mid file and not a text, audio or zipped file"
         )
-    _check_chunks(bytes(data), name)
-    try:
-        score = symusic.Score.from_midi(bytes(data)).to("second")
-    except Exception as err:  # symusic raises RuntimeError with a parser message
-        detail = str(err).replace("MiniMidi: ", "").replace(": iostream error", "")
-        raise MidiError(f"{name}: damaged MIDI file ({detail}); re-export or re-download it") from None
-
-    columns = []
-    for track in score.tracks:
-        if track.is_drum or len(track.notes) == 0:
-            continue
-        notes = track.notes.numpy()
-        start = notes["time"].astype(np.float64)
-        end = start + notes["duration"].astype(np.float64)
-        pitch = notes["pitch"].astype(np.int16)
-        velocity = notes["velocity"].astype(np.int16)
-        end = _first_release_after(pitch, start, end)
-        if sustain and len(track.pedals):
-            pedals = track.pedals.numpy()
-            down = pedals["time"].astype(np.float64)
-            up = down + pedals["duration"].astype(np.float64)
-            end = _extend_by_pedal(pitch, start, end, down, up)
-        columns.append((pitch, velocity, start, end))
-    if not columns:
-        return Performance.empty()
-    pitch, velocity, start, end = (np.concatenate(c) for c in zip(*columns))
-    # A key cannot go down twice: a note ends at the latest where its pitch is struck
-    # again. This also bounds notes whose note-off a parser paired with another
-    # note-on of the same pitch (music21 exports overlapping unisons in one track).
-    strike = _next_strike(pitch, start)
-    end = np.where(strike > start, np.minimum(end, strike), end)
-    keep = (end > start) & (velocity > 0) & (start >= 0)
-    if ((pitch[keep] < 0) | (pitch[keep] > 127)).any():
-        raise MidiError(f"{name}: holds note numbers outside 0–127; the file is damaged")
-    return Performance(pitch[keep], velocity[keep], start[keep], end[keep])
-
-
-def _check_chunks(data: bytes, name: str) -> None:
-    """Walk the file's chunks: the header must be whole and every chunk must fit in the
-    file (symusic itself accepts some truncated files silently)."""
     if len(data) < 14:
         raise MidiError(f"{name}: damaged MIDI file (only {len(data)} bytes, the header alone needs 14)")
-    header_length, _, n_tracks, _ = struct.unpack(">IHHH", data[4:14])
+    header_length, _, n_tracks, division = struct.unpack(">IHHH", data[4:14])
     if header_length < 6:
         raise MidiError(f"{name}: damaged MIDI file (header chunk of {header_length} bytes, expected 6)")
-    pos, tracks = 8 + header_length, 0
+    if division == 0:
+        raise MidiError(f"{name}: damaged MIDI file (0 ticks per quarter note: no time can be computed)")
+    pos, chunks = 8 + header_length, []
     while pos + 8 <= len(data):
         chunk_id = data[pos:pos + 4]
         (length,) = struct.unpack(">I", data[pos + 4:pos + 8])
@@ -128,57 +209,262 @@ def _check_chunks(data: bytes, name: str) -> None:
                 f"{name}: damaged MIDI file (chunk {chunk_id!r} at byte {pos} claims {length} bytes, "
                 f"only {len(data) - pos - 8} are left: the file is truncated); re-export or re-download it"
             )
-        tracks += chunk_id == b"MTrk"
+        if chunk_id == b"MTrk":
+            chunks.append((pos + 8, pos + 8 + length))
         pos += 8 + length
-    if tracks < n_tracks:
+    if len(chunks) < n_tracks:
         raise MidiError(
-            f"{name}: damaged MIDI file (the header announces {n_tracks} tracks, the file holds {tracks}: "
-            "it is truncated); re-export or re-download it"
+            f"{name}: damaged MIDI file (the header announces {n_tracks} tracks, the file holds "
+            f"{len(chunks)}: it is truncated); re-export or re-download it"
         )
+    return division, chunks
 
 
-def _first_release_after(pitch: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Re-pair note-ons with note-offs: a note ends at the first release of its pitch
-    after it starts (every sounding note of a pitch stops when that key comes up).
+class _Damaged(Exception):
+    """Raised inside the track parser; turned into a MidiError naming the file."""
 
-    symusic pairs them first-in-first-out, so one note-on without its note-off (music21
-    writes some when a part has overlapping unisons) shifts every later note of that
-    pitch onto the next note's release; the releases themselves are all there.
+
+def _parse_track(data: bytes, pos: int, end: int, tempos: list) -> _Track:
+    """One pass over a track's bytes: its note, pedal and tempo messages with their ticks.
+
+    A plain loop with local names, since it runs once per MIDI message (its speed is
+    measured in benchmarks/RESULTS.md); pairing happens afterwards, in numpy.
     """
-    span = float(max(end.max(), 1.0)) * 2
-    offs = np.sort(pitch * span + end)
-    ons = pitch * span + start
-    i = np.searchsorted(offs, ons, side="right")
-    found = np.minimum(i, len(offs) - 1)
-    same_pitch = (i < len(offs)) & (np.floor(offs[found] / span) == pitch)
-    return np.where(same_pitch, offs[found] - pitch * span, end)
+    notes, pedal = array("q"), array("q")
+    note, press = notes.append, pedal.append
+    tick = kind = channel = 0
+    while pos < end:
+        byte = data[pos]
+        pos += 1
+        if byte < 0x80:
+            tick += byte
+        else:
+            delta = byte & 0x7F
+            while byte & 0x80:
+                byte = data[pos]
+                pos += 1
+                delta = (delta << 7) | (byte & 0x7F)
+            tick += delta
+        byte = data[pos]
+        if byte >= 0x80:
+            pos += 1
+            if byte >= 0xF0:  # meta or system exclusive: skip, except tempo and end of track
+                meta = data[pos] if byte == 0xFF else -1
+                pos += byte == 0xFF
+                byte = data[pos]
+                pos += 1
+                length = byte & 0x7F
+                while byte & 0x80:
+                    byte = data[pos]
+                    pos += 1
+                    length = (length << 7) | (byte & 0x7F)
+                if meta == 0x51 and length >= 3:
+                    tempos.append((tick, (data[pos] << 16) | (data[pos + 1] << 8) | data[pos + 2]))
+                elif meta == 0x2F:
+                    break
+                pos += length
+                continue
+            kind, channel = byte & 0xF0, (byte & 0x0F) << 8  # the running status
+        if kind == 0x90:  # tick << 20 | velocity << 12 | channel << 8 | pitch
+            note(tick << 20 | data[pos + 1] << 12 | channel | data[pos])
+            pos += 2
+        elif kind == 0x80:
+            note(tick << 20 | channel | data[pos])
+            pos += 2
+        elif kind == 0xB0:
+            if data[pos] == 64:  # the sustain pedal: tick << 12 | channel << 8 | value
+                press(tick << 12 | channel | data[pos + 1])
+            pos += 2
+        elif kind == 0xC0 or kind == 0xD0:
+            pos += 1
+        elif kind:
+            pos += 2
+        else:
+            raise _Damaged(f"a data byte at byte {pos} with no status before it")
+    if pos > end:
+        raise IndexError
+    return _Track(notes, pedal, tick)
 
 
-def _extend_by_pedal(pitch, start, end, down, up) -> np.ndarray:
-    """Notes released while the pedal is down sound until the pedal comes up."""
-    order = np.argsort(down, kind="stable")
-    down, up = down[order], up[order]
-    # Which pedal interval (if any) contains each note's release?
-    i = np.clip(np.searchsorted(down, end, side="right") - 1, 0, None)
-    held = (down[i] <= end) & (end < up[i])
-    return np.where(held, up[i], end)
+def _pair(messages: np.ndarray, track: np.ndarray, track_end: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Notes from note messages by the module's rules, per (track, channel, pitch), in ticks.
+
+    Args:
+        messages: packed note messages, in file order within each track.
+        track: the track number of each message.
+        track_end: the last tick of each track.
+
+    Returns:
+        ``start, end, key, velocity, counts``: one entry per note (``key`` is
+        channel << 8 | pitch) and the counts for :class:`MidiReport`.
+    """
+    key = track << 12 | (messages & 0xFFF)
+    # by key, file order kept within a key (a radix sort when the keys fit in 16 bits)
+    order = np.argsort(key.astype(np.uint16) if len(track_end) <= 16 else key, kind="stable")
+    key, tick = key[order], messages[order] >> _TICK
+    velocity = (messages[order] >> _VELOCITY) & 0xFF
+    strike, n = velocity > 0, len(key)
+
+    def ahead(values, k, fill):
+        out = np.full(n, fill, dtype=values.dtype)
+        out[:n - k] = values[k:]
+        return out
+
+    same1 = ahead(key, 1, -1) == key
+    same2 = same1 & (ahead(key, 2, -1) == key)
+    t1, t2 = ahead(tick, 1, 0), ahead(tick, 2, 0)
+    s1, s2 = ahead(strike, 1, False), ahead(strike, 2, False)
+    # Does a strike end a note still sounding? Yes when the message before it is an earlier
+    # strike of its key. A release on a strike's own tick belongs to that earlier note, so
+    # along a chain "strike, release on its tick, later strike, …" the answer carries over,
+    # as it does from a strike to a second strike of the key on the same tick.
+    before = lambda values, fill: np.concatenate([[fill], values[:-1]])  # noqa: E731
+    later = before(tick, 0) < tick
+    after_strike = before(same1 & strike, False)
+    behind = after_strike & later
+    tie = strike & same1 & ~s1 & (t1 == tick)
+    link = strike & ((before(before(tie & same2, False), False) & later) | (after_strike & ~later))
+    chain_start = np.maximum.accumulate(np.where(strike & ~link, np.arange(n), 0)) if n else np.zeros(0, int)
+    behind = behind[chain_start]
+    consumed = tie & behind
+    nxt_same, nxt_tick, nxt_strike = (np.where(consumed, b, a) for a, b in ((same1, same2), (t1, t2), (s1, s2)))
+    last = track_end[track[order]]
+    end = np.where(nxt_same, nxt_tick, last)
+    sounds = strike & (end > tick)
+    counts = {
+        "unisons": int((strike & nxt_same & nxt_strike & (nxt_tick == tick)).sum()),
+        "zero_length": int((strike & ~sounds).sum()),
+        "restruck": int((sounds & nxt_same & nxt_strike).sum()),
+        "unterminated": int((sounds & ~nxt_same).sum()),
+    }
+    counts["zero_length"] -= counts["unisons"]
+    released = int((strike & nxt_same & ~nxt_strike).sum())  # releases that ended a note, with or without length
+    counts["stray_releases"] = int((~strike).sum()) - released - int(consumed.sum())
+    return tick[sounds], end[sounds], key[sounds] & 0xFFF, velocity[sounds], counts
+
+
+# -- reading: tick notes → a performance ------------------------------------------------
+
+def _assemble(tracks: list[_Track], tempos: list, division: int, name: str,
+              sustain: bool) -> tuple[Performance, MidiReport]:
+    messages = [np.frombuffer(t.notes, dtype=np.int64) for t in tracks]
+    track = np.repeat(np.arange(len(tracks), dtype=np.int64), [len(m) for m in messages])
+    track_end = np.array([t.end_tick for t in tracks], dtype=np.int64)
+    start, end, key, velocity, counts = _pair(np.concatenate(messages or [np.zeros(0, np.int64)]),
+                                              track, track_end)
+    channel, pitch = key >> 8, key & 0xFF
+    if (pitch > 127).any():
+        raise MidiError(f"{name}: holds note numbers outside 0–127; the file is damaged")
+    drums = channel == _DRUM_CHANNEL
+    start, end, channel, pitch, velocity = (a[~drums] for a in (start, end, channel, pitch, velocity))
+    pedal_held = 0
+    if sustain and tracks:
+        pedals = np.concatenate([np.frombuffer(t.pedal, dtype=np.int64) for t in tracks])
+        new_end = _hold_by_pedal(start, end, channel, pitch, pedals, int(track_end.max()))
+        pedal_held = int((new_end != end).sum())
+        end = new_end
+    clamped = int((velocity > 127).sum())
+    velocity = np.minimum(velocity, 127)
+    seconds = _tick_clock(tempos, division, name)
+    performance = Performance(pitch, velocity, seconds(start), seconds(end))
+    report = MidiReport(notes=len(performance), pedal_held=pedal_held, drum_notes=int(drums.sum()),
+                        clamped_velocities=clamped, tracks=len(tracks), tempo_changes=len(tempos), **counts)
+    return performance, report
+
+
+def _pedal_intervals(messages: np.ndarray, last_tick: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per channel, the ticks where the sustain pedal goes down and comes up again.
+
+    ``messages`` packs tick << 12 | channel << 8 | value, in file order per track.
+    """
+    order = np.argsort(messages >> 12, kind="stable")
+    messages = messages[order]
+    intervals = {}
+    for channel in np.unique((messages >> 8) & 0xF):
+        mine = messages[((messages >> 8) & 0xF) == channel]
+        down = (mine & 0xFF) >= 64
+        # keep the messages that change the pedal's state (it starts up)
+        change = down != np.concatenate([[False], down[:-1]])
+        ticks, down = mine[change] >> 12, down[change]
+        presses, releases = ticks[down], ticks[~down]
+        if len(releases) < len(presses):  # still down at the end: it comes up with the file
+            releases = np.append(releases, last_tick)
+        intervals[int(channel)] = (presses, releases)
+    return intervals
+
+
+def _hold_by_pedal(start, end, channel, pitch, messages, last_tick) -> np.ndarray:
+    """Notes released while their channel's pedal is down sound until it comes up or
+    their pitch is struck again on that channel, whichever is first."""
+    end = end.copy()
+    for ch, (presses, releases) in _pedal_intervals(messages, last_tick).items():
+        mine = np.flatnonzero(channel == ch)
+        if len(presses) == 0 or len(mine) == 0:
+            continue
+        i = np.searchsorted(presses, end[mine], side="right") - 1
+        held = (i >= 0) & (end[mine] < releases[np.maximum(i, 0)])
+        up = np.where(held, releases[np.maximum(i, 0)], end[mine])
+        strike = _next_strike(pitch[mine], start[mine])
+        end[mine] = np.maximum(end[mine], np.minimum(up, strike))
+    return end
 
 
 def _next_strike(pitch: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """For each note, the next onset of the same pitch (inf if none)."""
+    """For each note, the next later onset of the same pitch (int64 max if none)."""
     by_pitch = np.lexsort((start, pitch))
     p, s = pitch[by_pitch], start[by_pitch]
-    nxt = np.full(len(p), np.inf)
-    same = p[1:] == p[:-1]
-    nxt[:-1][same] = s[1:][same]
-    out = np.empty_like(nxt)
-    out[by_pitch] = nxt
+    later = np.full(len(p), np.iinfo(np.int64).max)
+    # the next onset of the same pitch that is strictly later (unisons on one tick skip ahead)
+    for_each = np.searchsorted(p.astype(np.int64) * 2**40 + s, p.astype(np.int64) * 2**40 + s, side="right")
+    inside = for_each < len(p)
+    same = np.zeros(len(p), dtype=bool)
+    same[inside] = p[for_each[inside]] == p[inside]
+    later[same] = s[for_each[same]]
+    out = np.empty_like(later)
+    out[by_pitch] = later
     return out
 
 
+def _tick_clock(tempos: list, division: int, name: str):
+    """Ticks → seconds (float64, one division per time, so exact halves stay exact)."""
+    if division & 0x8000:  # SMPTE: frames per second and ticks per frame; tempo does not apply
+        fps = 256 - (division >> 8)
+        ticks_per_second = (30000 / 1001 if fps == 29 else fps) * (division & 0xFF)
+        if ticks_per_second <= 0:
+            raise MidiError(f"{name}: damaged MIDI file (SMPTE time with 0 ticks per frame)")
+        return lambda ticks: ticks / ticks_per_second
+    changes = sorted(tempos, key=lambda change: change[0])  # stable: file order within a tick
+    if any(tempo == 0 for _, tempo in changes):
+        tick = next(t for t, tempo in changes if tempo == 0)
+        raise MidiError(f"{name}: damaged MIDI file (a tempo of 0 µs per quarter note at tick {tick})")
+    ticks = np.array([0] + [t for t, _ in changes], dtype=np.int64)
+    tempo = np.array([_DEFAULT_TEMPO] + [v for _, v in changes], dtype=np.int64)
+    # µs·ticks elapsed at each change, as exact integers
+    elapsed = np.concatenate([[0], np.cumsum(np.diff(ticks) * tempo[:-1])])
+    scale = 1e6 * division
+
+    def seconds(t: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(ticks, t, side="right") - 1
+        return (elapsed[i] + (t - ticks[i]) * tempo[i]) / scale
+
+    return seconds
+
+
+# -- writing --------------------------------------------------------------------------------
+
 def midi_bytes(performance: Performance) -> bytes:
     """The performance as the bytes of a Standard MIDI File (one piano track, 120 bpm,
-    1 ms resolution), e.g. for a download link."""
+    1 ms resolution), e.g. for a download link.
+
+    Raises:
+        MidiError: a note ends after ``MAX_WRITE_SECONDS`` (a MIDI file cannot store it).
+    """
+    if len(performance) and performance.duration > MAX_WRITE_SECONDS:
+        raise MidiError(
+            f"a note ends at {performance.duration:,.0f} s, later than a MIDI file written at 1 ms "
+            f"resolution can store ({MAX_WRITE_SECONDS:,.0f} s, about 74 hours); cut the performance "
+            "(performance.slice) before writing it"
+        )
     score = symusic.Score(_TICKS_PER_QUARTER)
     score.tempos.append(symusic.Tempo(0, _QPM))
     track = symusic.Track("performance", int(performance.program), False)
@@ -205,8 +491,12 @@ def write_midi(performance: Performance, path: str | os.PathLike) -> Path:
 
     Returns:
         The path written.
+
+    Raises:
+        MidiError: the performance is longer than a MIDI file can store (``MAX_WRITE_SECONDS``).
     """
+    data = midi_bytes(performance)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(midi_bytes(performance))
+    path.write_bytes(data)
     return path
