@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_WORKERS ?= $(JOBS)
 NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
-.PHONY: setup browser lab test test-lib test-notebooks demo cache exercises benchmarks full binder-check clean
+.PHONY: setup browser lab test test-lib test-notebooks demo cache exercises colab benchmarks full binder-check clean
 
 setup: $(VENV)/.installed
 
@@ -52,6 +52,12 @@ demo: setup
 	$(VENV)/bin/course-lib demo --out out/demo
 
 exercises: $(VENV)/.installed
+	$(PY) tools/make_exercises.py
+
+# Every notebook's "Open in Colab" link and install cell, from pyproject's repository URL and
+# course_lib.__version__ (then the exercises, which copy them from the solutions).
+colab: $(VENV)/.installed
+	$(PY) tools/colab.py
 	$(PY) tools/make_exercises.py
 
 # One BLAS/torch thread per test worker: two workers with two threads each on two cores

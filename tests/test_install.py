@@ -1,5 +1,8 @@
 """The course installed the way Colab or a JupyterHub image installs it: a wheel, outside the repository.
 
+The notebooks' own install cell (tools/colab.py) installs it, told by ``COURSE_LIB_INSTALL`` to
+take the wheel instead of the tagged repository: the logic Colab runs, short of the download.
+
 The wheel is built from a copy of the package (as `pip install .` or `pip install git+…` builds
 it) and installed with its dependencies into a fresh virtual environment. So that no test
 downloads PyTorch again, the dependencies come from this interpreter's site-packages, linked
@@ -101,8 +104,18 @@ def installed(wheel, tmp_path_factory):
     env = clean_env()
     probe = "import importlib.util; print(importlib.util.find_spec('course_lib') is None)"
     assert _run([str(python), "-c", probe], cwd=empty, env=env).strip() == "True", "the fresh venv sees course_lib"
-    _run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], cwd=empty, env=env)
+    # What Colab does: the notebook's install cell, with the wheel in place of the tagged repository.
+    cell = install_cell(ROOT / "notebooks" / CHAPTER) + "\nimport course_lib; print(course_lib.__file__)"
+    out = _run([str(python), "-c", cell], cwd=empty, env={**env, "COURSE_LIB_INSTALL": str(wheel)})
+    assert out.strip().startswith(str(python.parent.parent)), out  # installed into the fresh venv
     return python, empty, env
+
+
+def install_cell(notebook: Path) -> str:
+    """The source of a notebook's install cell (tools/colab.py writes it)."""
+    nb = json.loads(notebook.read_text())
+    (cell,) = [c for c in nb["cells"] if "course-install" in c["metadata"].get("tags", [])]
+    return "".join(cell["source"])
 
 
 def test_the_wheel_carries_every_data_file(wheel):
