@@ -19,11 +19,11 @@ import torch
 
 from course_lib import corpus
 from course_lib.corpus import PERIODS
-from course_lib.data import EventWindows
 from course_lib.measure import median_seconds
 from course_lib.pretrained import load_pretrained
 from course_lib.search import sample
 from course_lib.style import PeriodClassifier, excerpts, style_features
+from course_lib.windows import EventWindows
 
 CONTROLS = ("density", "velocity", "pitch_classes", "key", "period", "group", "composer")
 

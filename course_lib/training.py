@@ -33,8 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checkpoints import CheckpointError, read_checkpoint, save_checkpoint, unwrap
-from .data import EventWindows
 from .models import MODEL_NAMES, build_model, dataclass_from_dict, model_profile
+from .windows import EventWindows
 
 __all__ = [
     "TrainConfig", "TRAIN_PROFILES", "train", "evaluate", "baselines", "load_model",
@@ -405,7 +405,7 @@ def train(config: TrainConfig, train_windows: EventWindows, valid_windows: Event
 
     Args:
         config: the run.
-        train_windows, valid_windows: data (see :class:`~course_lib.data.EventWindows`).
+        train_windows, valid_windows: data (see :class:`~course_lib.windows.EventWindows`).
         out: the run folder.
         resume: continue from ``out/checkpoint.pt`` exactly where it stopped.
         device: force a device (default: :func:`pick_device`).

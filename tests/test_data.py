@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from course_lib.augment import STRETCH_FACTORS, allowed_transpositions, random_augment
-from course_lib.data import EventWindows
+from course_lib.windows import EventWindows
 from course_lib.encoding import PerformanceEncoding
 from course_lib.performance import Performance
 
@@ -107,3 +107,15 @@ def test_windows_carry_control_vectors_with_random_missing_bits():
     assert positions == sorted(positions) and 0 <= positions[0] < positions[-1] <= 1
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
     assert batch["controls"].shape == (4, 65, spec.size)
+
+
+def test_the_old_module_name_still_gives_the_windows_and_the_data_folder_still_reads():
+    import importlib.resources
+
+    import course_lib
+    from course_lib.data import EventWindows as Old
+
+    assert Old is EventWindows and course_lib.data.EventWindows is EventWindows
+    assert importlib.resources.files("course_lib").joinpath("data", "composers.csv").is_file()
+    with pytest.raises(AttributeError):
+        course_lib.data.Windows

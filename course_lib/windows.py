@@ -2,7 +2,8 @@
 
 A window always starts on a note onset (so no window opens with the note-offs
 of notes it never saw begin) and holds ``length + 1`` events: the model reads
-the first ``length`` and predicts the last ``length``.
+the first ``length`` and predicts the last ``length``. (Until the package data took the
+name, this module was ``course_lib.data``; ``course_lib.data.EventWindows`` still works.)
 
 Notebook: notebooks/02_teacher_forcing.ipynb
 """
