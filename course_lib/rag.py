@@ -137,7 +137,8 @@ class ContentRetriever:
 def primer_from(works: Sequence, seconds: float = 6.0, silence: float = 1.0,
                 encoding: PerformanceEncoding | None = None) -> np.ndarray:
     """The openings (first ``seconds``) of the works, one after the other, each followed by
-    ``silence`` seconds of TIME_SHIFT events: a primer with no new token."""
+    ``silence`` seconds of TIME_SHIFT events: a primer with no new token (no work: the
+    neutral primer, :func:`course_lib.search.neutral_primer`)."""
     enc = encoding or PerformanceEncoding()
     steps = split_time_shift(round(silence * enc.steps_per_second), enc.max_shift_steps)
     gap = np.array([enc.time_shift(s) for s in steps], dtype=np.int64)
@@ -145,23 +146,20 @@ def primer_from(works: Sequence, seconds: float = 6.0, silence: float = 1.0,
     for w in works:
         parts += [enc.encode(getattr(w, "performance", w).slice(0, seconds)), gap]
     if not parts:
-        return np.array([enc.velocity(int(enc.velocity_to_bin(70)))], dtype=np.int64)
+        from .search import neutral_primer   # torch is imported only when needed
+
+        return neutral_primer(enc)
     return np.concatenate(parts)
 
 
 def generate(model, primer, steps: int, strategy: str = "sample", generator=None, **options) -> np.ndarray:
     """Continue ``primer`` for ``steps`` events with a strategy of chapter 5: ``"sample"``
-    (temperature, top_k, top_p), ``"greedy"``, ``"beam"`` or ``"stochastic-beam"``
-    (beam_size; the best or first hypothesis is returned)."""
+    (temperature, top_k, top_p, num_samples), ``"greedy"``, ``"beam"`` or ``"stochastic-beam"``
+    (beam_size; the best or first hypothesis is returned). The strategies live in
+    :data:`course_lib.search.STRATEGIES`; this is :func:`course_lib.search.generate`.
+
+    Notebook: notebooks/06_rag_jaccard.ipynb
+    """
     from . import search
 
-    if strategy == "sample":
-        return search.sample(model, primer, steps, generator=generator, **options)
-    if strategy == "greedy":
-        return search.greedy(model, primer, steps, **options)
-    if strategy == "beam":
-        return search.beam_search(model, primer, steps, options.pop("beam_size", 4), **options)[0].events
-    if strategy == "stochastic-beam":
-        return search.stochastic_beam_search(model, primer, steps, options.pop("beam_size", 4),
-                                             generator=generator, **options)[0].events
-    raise ValueError(f"unknown strategy {strategy!r}; choose sample, greedy, beam or stochastic-beam")
+    return search.generate(model, primer, steps, strategy, generator=generator, **options)

@@ -1,16 +1,20 @@
-"""Generating events from a model, one step at a time.
+"""Generating events from a model, one step at a time: chapter 5's decoding strategies.
 
 Model-agnostic: only ``model.step(events, controls, state)`` (and, for beams,
 ``model.reorder_state``) is used, so every sampler works with every model.
 
-Notebook: notebooks/02_teacher_forcing.ipynb (sampling), notebooks/05_beam_vs_stochastic_search.ipynb
+Where a strategy is chosen: :data:`STRATEGIES`, one table of the strategies (name → the
+function that runs it, its options and their defaults), and :func:`generate`, the one
+entry point that the studio, the command line and chapter 6's RAG call.
+
+Notebook: notebooks/05_beam_vs_stochastic_search.ipynb (sampling also in notebooks/02_teacher_forcing.ipynb)
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -18,7 +22,11 @@ import torch
 from .encoding import PerformanceEncoding
 
 __all__ = ["greedy", "sample", "generate_seconds", "filter_logits", "Hypothesis", "beam_search",
-           "stochastic_beam_search", "beam_step", "gumbel_top_k", "truncated_gumbel"]
+           "stochastic_beam_search", "beam_step", "gumbel_top_k", "truncated_gumbel", "neutral_primer",
+           "Strategy", "STRATEGIES", "COMMON_OPTIONS", "get_strategy", "generate"]
+
+NEUTRAL_VELOCITY = 70   # the MIDI velocity of the primer used when none is given
+MAX_EVENTS = 20_000     # a generation that runs for seconds stops here even if the clock hardly moves
 
 
 def _check_primer(primer, vocab_size: int = 388) -> torch.Tensor:
@@ -61,21 +69,51 @@ def _prime(model, primer: torch.Tensor, batch: int, controls, device):
 
 
 @torch.no_grad()
-def _sampled_events(model, primer, temperature, top_k, top_p, controls, generator, batch):
-    """Yield one (B,) tensor of sampled events per step, forever; the state stays inside."""
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    filter_logits(torch.zeros(1, 2), top_k, top_p)  # validates top_k/top_p before any work
+def _event_stream(model, primer: torch.Tensor, choose, controls, batch: int):
+    """Yield one (B,) tensor of events per step, forever: ``choose(logits)`` picks each one,
+    the model's state stays inside."""
     device = _device(model)
-    primer = _check_primer(primer)
     logits, state = _prime(model, primer, batch, controls, device)
     t = len(primer)
     while True:
-        probs = filter_logits(logits.float() / temperature, top_k, top_p).softmax(-1)
-        event = torch.multinomial(probs.cpu(), 1, generator=generator)[:, 0]
+        event = choose(logits)
         yield event
         logits, state = model.step(event.to(device), _controls_at(controls, t, batch, device), state)
         t += 1
+
+
+def _sampling(temperature: float, top_k: int | None, top_p: float | None, generator):
+    """The choice of ancestral sampling: one draw from the filtered, tempered distribution
+    (the arguments are checked here, before any work)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    filter_logits(torch.zeros(1, 2), top_k, top_p)
+
+    def choose(logits: torch.Tensor) -> torch.Tensor:
+        probs = filter_logits(logits.float() / temperature, top_k, top_p).softmax(-1)
+        return torch.multinomial(probs.cpu(), 1, generator=generator)[:, 0]
+
+    return choose
+
+
+def _most_likely(logits: torch.Tensor) -> torch.Tensor:
+    """The choice of greedy search: the most likely event."""
+    return logits.argmax(-1).cpu()
+
+
+def _take(stream, steps: int, batch: int) -> np.ndarray:
+    """(batch, steps) events from a stream."""
+    steps = _check_steps(steps)
+    if not steps:
+        return np.zeros((batch, 0), dtype=np.int64)
+    return np.stack([next(stream).numpy() for _ in range(steps)], axis=1)
+
+
+def _check_batch(num_samples: int | None) -> int:
+    batch = 1 if num_samples is None else int(num_samples)
+    if batch < 1:
+        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+    return batch
 
 
 def filter_logits(logits: torch.Tensor, top_k: int | None = None, top_p: float | None = None) -> torch.Tensor:
@@ -103,22 +141,25 @@ def _check_steps(steps: int) -> int:
     return int(steps)
 
 
-@torch.no_grad()
+def neutral_primer(encoding: PerformanceEncoding | None = None) -> np.ndarray:
+    """The primer when none is given: one VELOCITY event (MIDI velocity 70), the way every
+    training window begins.
+
+    Notebook: notebooks/02_teacher_forcing.ipynb
+    """
+    enc = encoding or PerformanceEncoding()
+    return np.array([enc.velocity(int(enc.velocity_to_bin(NEUTRAL_VELOCITY)))], dtype=np.int64)
+
+
 def greedy(model, primer: Sequence[int], steps: int, controls=None) -> np.ndarray:
     """The most likely event at every step.
 
     Returns:
         ``steps`` generated event ids (primer excluded).
+
+    Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
     """
-    device = _device(model)
-    primer = _check_primer(primer)
-    logits, state = _prime(model, primer, 1, controls, device)
-    out = []
-    for t in range(steps):
-        event = logits.argmax(-1)
-        out.append(int(event))
-        logits, state = model.step(event, _controls_at(controls, len(primer) + t, 1, device), state)
-    return np.array(out, dtype=np.int64)
+    return _take(_event_stream(model, _check_primer(primer), _most_likely, controls, 1), steps, 1)[0]
 
 
 def sample(model, primer: Sequence[int], steps: int, temperature: float = 1.0, top_k: int | None = None,
@@ -141,22 +182,21 @@ def sample(model, primer: Sequence[int], steps: int, temperature: float = 1.0, t
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
-    stream = _sampled_events(model, primer, temperature, top_k, top_p, controls, generator, num_samples or 1)
-    out = np.stack([next(stream).numpy() for _ in range(steps)], axis=1) if steps else \
-        np.zeros((num_samples or 1, 0), dtype=np.int64)
+    choose = _sampling(temperature, top_k, top_p, generator)
+    batch = _check_batch(num_samples)
+    out = _take(_event_stream(model, _check_primer(primer), choose, controls, batch), steps, batch)
     return out if num_samples is not None else out[0]
 
 
 def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None, *, temperature: float = 1.0,
                      top_k: int | None = None, top_p: float | None = None, controls=None,
                      generator: torch.Generator | None = None, encoding: PerformanceEncoding | None = None,
-                     max_events: int = 20_000, num_samples: int | None = None, progress: bool = False):
+                     max_events: int = MAX_EVENTS, num_samples: int | None = None, progress: bool = False):
     """Sample until the music lasts ``seconds`` (counting time-shift events).
 
     Args:
         seconds: length of music to generate (the primer's own time not included).
-        primer: events to continue; default: one VELOCITY event, the way every
-            training window begins.
+        primer: events to continue; default: :func:`neutral_primer`.
         max_events: stop here even if the model hardly moves the clock.
         num_samples: draw this many pieces at once (one batched step per event).
         progress: show a progress bar (in seconds of music).
@@ -167,13 +207,18 @@ def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None,
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
+    choose = _sampling(temperature, top_k, top_p, generator)
+    pieces = _for_seconds(model, primer, choose, seconds, controls=controls, encoding=encoding,
+                          max_events=max_events, batch=_check_batch(num_samples), progress=progress)
+    return pieces[0] if num_samples is None else pieces
+
+
+def _for_seconds(model, primer, choose, seconds: float, *, controls, encoding, max_events: int, batch: int,
+                 progress: bool) -> list[np.ndarray]:
+    """Events chosen one step at a time until each of ``batch`` pieces lasts ``seconds``."""
     enc = encoding or PerformanceEncoding()
-    if primer is None:
-        primer = [enc.velocity(int(enc.velocity_to_bin(70)))]
-    batch = 1 if num_samples is None else int(num_samples)
-    if batch < 1:
-        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-    stream = _sampled_events(model, primer, temperature, top_k, top_p, controls, generator, batch)
+    primer = _check_primer(neutral_primer(enc) if primer is None else primer)
+    stream = _event_stream(model, primer, choose, controls, batch)
     target = round(seconds * enc.steps_per_second)
     elapsed = np.zeros(batch, dtype=np.int64)
     ends = np.full(batch, -1)  # where each piece reached `seconds` (-1: not yet)
@@ -195,8 +240,7 @@ def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None,
     if bar is not None:
         bar.close()
     events = np.array(out, dtype=np.int64).reshape(-1, batch).T
-    pieces = [row[:end] if end >= 0 else row for row, end in zip(events, ends)]
-    return pieces[0] if num_samples is None else pieces
+    return [row[:end] if end >= 0 else row for row, end in zip(events, ends)]
 
 
 # -- beams -----------------------------------------------------------------------------------
@@ -373,3 +417,141 @@ def stochastic_beam_search(model, primer: Sequence[int], steps: int, beam_size: 
     if steps == 0:
         return [Hypothesis(history[0], 0.0, 0.0)]
     return [Hypothesis(h, float(lp), float(s)) for h, lp, s in zip(history, logprob, g.numpy())]
+
+
+# -- the strategies in one table, and the one entry point -----------------------------------
+# Options that are not a strategy's own: each strategy reads those it needs. An option that
+# holds for every strategy (a constraint on the events, say) is added here and read by the runners.
+COMMON_OPTIONS = {"controls": None, "generator": None, "encoding": None, "progress": False}
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A decoding strategy: the function that runs it, its own options with their defaults,
+    and a few words that describe it with its settings.
+
+    ``run(model, primer, steps, seconds, common, **options)`` returns the candidates, best (or
+    first drawn) first; ``common`` holds :data:`COMMON_OPTIONS`. A ``stepwise`` strategy picks
+    one event at a time, so it can also stop when the music lasts ``seconds``.
+
+    Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
+    """
+
+    name: str
+    run: Callable[..., list]
+    options: dict = field(default_factory=dict)
+    stepwise: bool = False
+    text: Callable[[dict], str] = repr
+
+    def settings(self, options: dict) -> dict:
+        """``options`` completed with the defaults.
+
+        Raises:
+            ValueError: an option this strategy does not read (the message lists those it does).
+        """
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise ValueError(f"the {self.name} strategy reads no option {sorted(unknown)}; "
+                             f"its options: {list(self.options) or 'none'}")
+        return {**self.options, **options}
+
+    def describe(self, **options) -> str:
+        """The strategy and its settings in a few words, e.g. ``"beam of 4"``."""
+        return self.text(self.settings(options))
+
+
+def _run_stepwise(choose, model, primer, steps, seconds, common, num_samples=None) -> list[np.ndarray]:
+    batch = _check_batch(num_samples)
+    if seconds is not None:
+        return _for_seconds(model, primer, choose, seconds, controls=common["controls"], encoding=common["encoding"],
+                            max_events=MAX_EVENTS if steps is None else steps, batch=batch,
+                            progress=common["progress"])
+    return list(_take(_event_stream(model, _check_primer(primer), choose, common["controls"], batch), steps, batch))
+
+
+def _run_sample(model, primer, steps, seconds, common, *, temperature, top_k, top_p, num_samples):
+    choose = _sampling(temperature, top_k, top_p, common["generator"])
+    return _run_stepwise(choose, model, primer, steps, seconds, common, num_samples)
+
+
+def _run_greedy(model, primer, steps, seconds, common):
+    return _run_stepwise(_most_likely, model, primer, steps, seconds, common)
+
+
+def _run_beam(model, primer, steps, seconds, common, *, beam_size, length_penalty):
+    found = beam_search(model, primer, steps, beam_size, controls=common["controls"],
+                        length_penalty=length_penalty, progress=common["progress"])
+    return [h.events for h in found]
+
+
+def _run_stochastic_beam(model, primer, steps, seconds, common, *, beam_size, temperature):
+    found = stochastic_beam_search(model, primer, steps, beam_size, temperature, controls=common["controls"],
+                                   generator=common["generator"], progress=common["progress"])
+    return [h.events for h in found]
+
+
+def _sampled_text(o: dict) -> str:
+    return (f"sampled at T={o['temperature']:g}" + (f", top-k {o['top_k']}" if o["top_k"] else "")
+            + (f", top-p {o['top_p']:g}" if o["top_p"] else ""))
+
+
+STRATEGIES: dict[str, Strategy] = {s.name: s for s in (
+    Strategy("sample", _run_sample, {"temperature": 1.0, "top_k": None, "top_p": None, "num_samples": None},
+             stepwise=True, text=_sampled_text),
+    Strategy("greedy", _run_greedy, {}, stepwise=True, text=lambda o: "greedy"),
+    Strategy("beam", _run_beam, {"beam_size": 4, "length_penalty": 0.0}, text=lambda o: f"beam of {o['beam_size']}"),
+    Strategy("stochastic-beam", _run_stochastic_beam, {"beam_size": 4, "temperature": 1.0},
+             text=lambda o: f"stochastic beam of {o['beam_size']}, T={o['temperature']:g}"),
+)}
+
+
+def get_strategy(name: str) -> Strategy:
+    """The strategy called ``name`` in :data:`STRATEGIES`.
+
+    Raises:
+        ValueError: an unknown name (the message lists the strategies).
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose from {list(STRATEGIES)}")
+    return STRATEGIES[name]
+
+
+def generate(model, primer: Sequence[int] | None = None, steps: int | None = None, strategy: str = "sample", *,
+             seconds: float | None = None, every: bool = False, **options):
+    """Continue ``primer`` with a decoding strategy of :data:`STRATEGIES`: the one place where
+    a strategy is chosen (the studio, the command line and chapter 6's RAG all come here).
+
+    Args:
+        model: anything with ``step`` (and ``reorder_state`` for the beams).
+        primer: event ids to continue (default: :func:`neutral_primer`).
+        steps: events to generate; with ``seconds``, the most events (default 20,000).
+        strategy: ``"sample"``, ``"greedy"``, ``"beam"`` or ``"stochastic-beam"``.
+        seconds: generate until the music lasts this long (stepwise strategies only:
+            sample and greedy); each piece stops at its own length.
+        every: return every candidate (each beam, each sample), not only the first.
+        **options: the strategy's own (``STRATEGIES[strategy].options``: temperature, top_k,
+            top_p, num_samples, beam_size, length_penalty) and the common ones
+            (:data:`COMMON_OPTIONS`: controls, generator, encoding, progress).
+
+    Returns:
+        The generated event ids (primer excluded) of the first candidate: the sample, the
+        greedy path, the best beam, the first stochastic beam. With ``every`` or ``num_samples``,
+        all of them: an (N, steps) array, or a list of arrays when ``seconds`` is given.
+
+    Raises:
+        ValueError: an unknown strategy, an option it does not read, or no length.
+
+    Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
+    """
+    chosen = get_strategy(strategy)
+    common = {name: options.pop(name, default) for name, default in COMMON_OPTIONS.items()}
+    settings = chosen.settings(options)
+    if seconds is None and steps is None:
+        raise ValueError("say how much to generate: steps (events) or seconds (music; sample and greedy only)")
+    if seconds is not None and not chosen.stepwise:
+        raise ValueError(f"the {strategy} strategy runs for a number of events, not seconds: give steps")
+    primer = neutral_primer(common["encoding"]) if primer is None else primer
+    found = chosen.run(model, primer, steps, seconds, common, **settings)
+    if not every and settings.get("num_samples") is None:
+        return found[0]
+    return found if seconds is not None else np.stack(found)
