@@ -7,6 +7,9 @@
     course-lib generate --checkpoint runs/prnn --seconds 30 --out sample.mid --wav
     course-lib train-all --profile full                  every model the chapters load (make full)
     course-lib check exercises/05_*.ipynb               per exercise: passed / failed / not attempted
+
+The chapters from a shell: chapter 1 (demo, encode), 2 (train), 3–5 (generate, with controls
+and a decoding strategy); the workshop (train-all, check).
 """
 
 from __future__ import annotations
@@ -87,29 +90,18 @@ def _generate(args: argparse.Namespace) -> int:
     from . import audio
     from .encoding import PerformanceEncoding
     from .midi import read_midi, write_midi
-    from .search import beam_search, generate_seconds, stochastic_beam_search
+    from .search import generate, get_strategy
     from .training import load_model
 
     model = load_model(args.checkpoint)
     controls = _requested_controls(model, args.control or [])
     enc = PerformanceEncoding()
-    primer = None
-    if args.primer:
-        primer = enc.encode(read_midi(args.primer))[: args.primer_events]
-    generator = torch.Generator().manual_seed(args.seed)
-    if args.strategy in ("sample", "greedy"):
-        top_k = 1 if args.strategy == "greedy" else args.top_k  # greedy = always the most likely event
-        pieces = [generate_seconds(model, args.seconds, primer, temperature=args.temperature, top_k=top_k,
-                                   top_p=args.top_p, controls=controls, generator=generator,
-                                   progress=not args.quiet)]
-    else:
-        primer = primer if primer is not None else [enc.velocity(int(enc.velocity_to_bin(70)))]
-        if args.strategy == "beam":
-            found = beam_search(model, primer, args.events, args.beam_size, controls=controls)
-        else:
-            found = stochastic_beam_search(model, primer, args.events, args.beam_size,
-                                           temperature=args.temperature, controls=controls, generator=generator)
-        pieces = [h.events for h in found]
+    primer = enc.encode(read_midi(args.primer))[: args.primer_events] if args.primer else None
+    strategy = get_strategy(args.strategy)
+    options = {name: getattr(args, name) for name in strategy.options if getattr(args, name, None) is not None}
+    length = {"seconds": args.seconds} if strategy.stepwise else {"steps": args.events}
+    pieces = generate(model, primer, strategy=args.strategy, every=True, **length, **options, controls=controls,
+                      generator=torch.Generator().manual_seed(args.seed), encoding=enc, progress=not args.quiet)
     out = Path(args.out)
     for rank, events in enumerate(pieces, 1):
         path = out if rank == 1 else out.with_name(f"{out.stem}-{rank}{out.suffix}")
@@ -123,7 +115,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _requested_controls(model, items: list[str]):
     """``NAME=VALUE`` requests → the model's control vector (None for an unconditioned model).
-    Controls not named are missing (c0 = 1)."""
+    Controls not named are missing (c0 = 1); each value is read as its row of
+    :data:`course_lib.controls.CONTROLS` says."""
     import torch
 
     spec = model.train_config.control_spec()
@@ -138,18 +131,9 @@ def _requested_controls(model, items: list[str]):
             raise ValueError(f"--control {item!r}: write NAME=VALUE, e.g. density=6 or period=Baroque "
                              f"(this model reads {', '.join(spec.names)})")
         try:
-            if name == "pitch_classes":
-                values[name] = [float(v) for v in text.split(",")]
-            elif name in ("density", "velocity", "position", "born"):
-                values[name] = float(text)
-            elif name == "group":
-                values[name] = int(text)
-            else:
-                values[name] = text
-        except ValueError:
-            raise ValueError(f"--control {item!r}: {name} needs a number"
-                             + (" for each of the 12 pitch classes, separated by commas" if name == "pitch_classes"
-                                else "")) from None
+            values[name] = spec.parse(name, text)
+        except ValueError as err:
+            raise ValueError(f"--control {item!r}: {name} {err}") from None
     return torch.as_tensor(spec.request(**values))
 
 
@@ -182,26 +166,23 @@ def _corpus(args: argparse.Namespace) -> int:
     return corpus.main(["--build"] if args.build else [])
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``course-lib``."""
-    parser = argparse.ArgumentParser(prog="course-lib", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    demo = sub.add_parser("demo", help="a work (or MIDI file) through events and back to MIDI, audio, picture")
+# -- the subcommands' arguments -------------------------------------------------------------
+def _demo_arguments(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--out", default="out/demo", help="output folder")
     demo.add_argument("--work", default=DEMO_WORK, help="corpus work id (default %(default)s)")
     demo.add_argument("--midi", help="use this MIDI file instead of a corpus work")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
-    demo.set_defaults(run=_demo)
 
-    encode = sub.add_parser("encode", help="print the events of a MIDI file")
+
+def _encode_arguments(encode: argparse.ArgumentParser) -> None:
     encode.add_argument("midi")
     encode.add_argument("--names", action="store_true", help="readable event names, one per line")
     encode.add_argument("--limit", type=int, help="only the first N events")
-    encode.set_defaults(run=_encode)
 
-    train = sub.add_parser("train", help="train a model on the corpus (works under torchrun too)")
+
+def _train_arguments(train: argparse.ArgumentParser) -> None:
+    from .controls import CONTROLS
+
     train.add_argument("--model", default="performance_rnn")
     train.add_argument("--profile", default="quick", choices=["quick", "full"])
     train.add_argument("--out", required=True, help="run folder: checkpoints, metrics.jsonl, model.pt")
@@ -211,15 +192,17 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--window", type=int)
     train.add_argument("--scheduled-sampling", type=float)
     train.add_argument("--collections", nargs="+", help="corpus collections to train on (default: all)")
-    train.add_argument("--controls", nargs="+", help="controls fed beside every event, e.g. density velocity period")
+    train.add_argument("--controls", nargs="+", help=f"controls fed beside every event: {', '.join(CONTROLS)}")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     train.add_argument("--quiet", action="store_true")
-    train.set_defaults(run=_train)
 
-    generate = sub.add_parser("generate", help="sample music from a trained model")
+
+def _generate_arguments(generate: argparse.ArgumentParser) -> None:
+    from .search import STRATEGIES
+
     generate.add_argument("--checkpoint", required=True, help="a run folder or a .pt file")
-    generate.add_argument("--strategy", default="sample", choices=["sample", "greedy", "beam", "stochastic-beam"],
+    generate.add_argument("--strategy", default="sample", choices=list(STRATEGIES),
                           help="sample/greedy run for --seconds; the beams for --events and write one MIDI "
                                "file per hypothesis (OUT, OUT-2, ...)")
     generate.add_argument("--beam-size", type=int, default=4)
@@ -237,12 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--out", default="sample.mid")
     generate.add_argument("--wav", action="store_true", help="also write OUT with .wav")
     generate.add_argument("--quiet", action="store_true")
-    generate.set_defaults(run=_generate)
 
+
+def _train_all_arguments(train_all: argparse.ArgumentParser) -> None:
     from .pretrained import CHECKPOINTS
     from .workshop import job_names
 
-    train_all = sub.add_parser("train-all", help="train and ship every model the chapters load (resumable)")
     train_all.add_argument("--profile", default="full", choices=["quick", "full"])
     train_all.add_argument("--out", default="runs", help="folder of the run folders (default %(default)s)")
     train_all.add_argument("--nproc", type=int, default=1, help="processes per run with torchrun (e.g. GPUs)")
@@ -253,21 +236,48 @@ def main(argv: list[str] | None = None) -> int:
     train_all.add_argument("--ship-to", default=str(CHECKPOINTS),
                            help="checkpoint folder with registry.json (default: the package's)")
     train_all.add_argument("--trained-on", help="the machine, for the registry (default: detected)")
-    train_all.set_defaults(run=_train_all)
 
-    check = sub.add_parser("check", help="run learners' exercise notebooks; per exercise: passed/failed/not attempted")
+
+def _check_arguments(check: argparse.ArgumentParser) -> None:
     check.add_argument("notebooks", nargs="+", help="exercise notebooks, e.g. submissions/*/05_*.ipynb")
     check.add_argument("--jobs", type=int, default=1, help="notebooks run at once (each needs a core)")
     check.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
     check.add_argument("--csv", help="also write one row per exercise to this CSV file")
     check.add_argument("--strict", action="store_true", help="exit 1 unless every exercise passed")
-    check.set_defaults(run=_check)
 
-    corpus = sub.add_parser("corpus", help="build or inspect the corpus cache")
+
+def _corpus_arguments(corpus: argparse.ArgumentParser) -> None:
     corpus.add_argument("--build", action="store_true")
-    corpus.set_defaults(run=_corpus)
 
-    args = parser.parse_args(argv)
+
+# The subcommands, one row each: name, help, its arguments, what it runs.
+SUBCOMMANDS = (
+    ("demo", "a work (or MIDI file) through events and back to MIDI, audio, picture", _demo_arguments, _demo),
+    ("encode", "print the events of a MIDI file", _encode_arguments, _encode),
+    ("train", "train a model on the corpus (works under torchrun too)", _train_arguments, _train),
+    ("generate", "sample music from a trained model", _generate_arguments, _generate),
+    ("train-all", "train and ship every model the chapters load (resumable)", _train_all_arguments, _train_all),
+    ("check", "run learners' exercise notebooks; per exercise: passed/failed/not attempted", _check_arguments,
+     _check),
+    ("corpus", "build or inspect the corpus cache", _corpus_arguments, _corpus),
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The ``course-lib`` argument parser, one subparser per row of ``SUBCOMMANDS``."""
+    top = argparse.ArgumentParser(prog="course-lib", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True)
+    for name, help_text, arguments, run in SUBCOMMANDS:
+        command = sub.add_parser(name, help=help_text)
+        arguments(command)
+        command.set_defaults(run=run)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``course-lib``."""
+    args = _parser().parse_args(argv)
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError, RuntimeError) as err:  # the library's errors say what to do

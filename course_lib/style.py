@@ -18,12 +18,34 @@ import numpy as np
 from .performance import Performance
 
 __all__ = [
-    "KEY_PROFILES", "PITCH_NAMES", "estimate_key", "FEATURE_NAMES", "style_features", "excerpts",
-    "composer_groups", "load_composer_groups", "ExcerptClassifier", "PeriodClassifier", "meter_class",
+    "KEY_PROFILES", "PITCH_NAMES", "SCALES", "scale_profile", "estimate_key", "FEATURE_NAMES", "style_features",
+    "excerpts", "composer_groups", "load_composer_groups", "ExcerptClassifier", "PeriodClassifier", "meter_class",
     "meter_features", "METER_FEATURE_NAMES", "MeterClassifier",
 ]
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+# The course's one definition of the two scales (chapter 3): semitones above the tonic, the
+# minor one natural (aeolian). The key control's 24 keys and the studio's scale choices read it.
+SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
+
+
+def scale_profile(key: str) -> np.ndarray:
+    """12 pitch-class weights: 1 on the notes of ``key``'s scale (:data:`SCALES`; ``"D minor"``:
+    the natural minor), 0 elsewhere. Index 0 is C.
+
+    Raises:
+        ValueError: not a key written like ``"Eb major"`` (the message lists the allowed ones).
+
+    Notebook: notebooks/03_control_signals.ipynb
+    """
+    tonic, _, mode = str(key).partition(" ")
+    if tonic not in PITCH_NAMES or mode not in SCALES:
+        raise ValueError(f"unknown key {key!r}; allowed: {[f'{t} {m}' for m in SCALES for t in PITCH_NAMES]}")
+    weights = np.zeros(12, dtype=np.float32)
+    weights[[(PITCH_NAMES.index(tonic) + d) % 12 for d in SCALES[mode]]] = 1.0
+    return weights
+
 
 # Krumhansl & Kessler (1982) probe-tone ratings, tonic first (Krumhansl 1990, "Cognitive
 # Foundations of Musical Pitch", table 2.1); used by the Krumhansl–Schmuckler key finder.

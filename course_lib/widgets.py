@@ -22,19 +22,22 @@ import base64
 import html
 import io
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .controls import BORN_RANGE, KEY_NAMES, ControlSpec
+from .controls import CONTROLS, ControlOption, ControlSpec
 from .encoding import PerformanceEncoding
 from .midi import midi_bytes, read_midi_bytes
 from .performance import Performance
+from .search import STRATEGIES as _STRATEGY_TABLE
+from .search import generate, get_strategy, neutral_primer
+from .style import scale_profile
 
 __all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "scale_profile", "ControlOption",
            "StudioResult", "Studio", "StudioView"]
 
-STRATEGIES = ("sample", "greedy", "beam", "stochastic-beam")
+STRATEGIES = tuple(_STRATEGY_TABLE)   # the decoding strategies of course_lib.search
 PRIMERS = ("none", "work", "request", "midi")
 # Beams run for a number of events, not seconds: this many per second asked for (the corpus's
 # median is about 9 events/s, its 90th percentile 15), and the result is cut at the length asked for.
@@ -42,74 +45,9 @@ BEAM_EVENTS_PER_SECOND = 15
 # The model the studio starts with: the best conditioned LSTM shipped. The longer CPU run plays
 # here only: chapter 4 compares conditioned and plain models trained for the same steps.
 DEFAULT_MODELS = ("prnn-cond-full", "prnn-cpu-cond-long", "prnn-cpu-cond")
-_MAJOR, _MINOR = (0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 11)  # the minor one harmonic
+# The strategies' options the studio lets a learner set (the others keep their defaults).
+STRATEGY_SETTINGS = ("temperature", "top_p", "beam_size")
 _FOLK_COLLECTIONS = ["ryansMammoth", "oneills1850"]
-
-
-def scale_profile(key: str) -> np.ndarray:
-    """12 pitch-class weights: 1 on the notes of ``key``'s scale (``"D minor"``: harmonic minor), 0 elsewhere."""
-    if key not in KEY_NAMES:
-        raise ValueError(f"unknown key {key!r}; allowed: {list(KEY_NAMES)}")
-    index = KEY_NAMES.index(key)
-    tonic, degrees = index % 12, (_MAJOR if index < 12 else _MINOR)
-    weights = np.zeros(12, dtype=np.float32)
-    weights[[(tonic + d) % 12 for d in degrees]] = 1.0
-    return weights
-
-
-@dataclass(frozen=True)
-class ControlOption:
-    """How a control can be set: ``kind`` is ``"choice"`` (``choices``: label → value) or
-    ``"number"`` (``low``, ``high``, ``step``); ``default`` is a first value to offer."""
-
-    name: str
-    kind: str
-    default: object
-    choices: dict = field(default_factory=dict)
-    low: float = 0.0
-    high: float = 1.0
-    step: float = 0.1
-    unit: str = ""
-
-
-def _control_option(spec: ControlSpec, name: str) -> ControlOption:
-    if name == "density":
-        return ControlOption(name, "number", 4.0, low=0.5, high=32.0, step=0.5, unit="notes/s")
-    if name == "velocity":
-        return ControlOption(name, "number", 64, low=1, high=127, step=1, unit="MIDI velocity")
-    if name == "position":
-        return ControlOption(name, "number", 0.5, low=0.0, high=1.0, step=0.05, unit="share of the piece")
-    if name == "born":
-        return ControlOption(name, "number", 1750, low=BORN_RANGE[0], high=BORN_RANGE[1], step=10, unit="year")
-    if name == "pitch_classes":
-        choices = {f"{k} scale": tuple(scale_profile(k).tolist()) for k in KEY_NAMES}
-        choices["all twelve (chromatic)"] = (1.0,) * 12
-        return ControlOption(name, "choice", choices["C major scale"], choices=choices)
-    if name == "key":
-        return ControlOption(name, "choice", "C major", choices={k: k for k in KEY_NAMES})
-    if name == "group":
-        members: dict[int, list[str]] = {}
-        for composer, group in sorted(spec.groups.items()):
-            members.setdefault(group, []).append(composer)
-        choices = {f"{g}: {', '.join(members.get(g, [])[:3])}{', …' if len(members.get(g, [])) > 3 else ''}": g
-                   for g in range(spec.sizes["group"])}
-        return ControlOption(name, "choice", 0, choices=choices)
-    labels = spec.periods if name == "period" else spec.composers
-    return ControlOption(name, "choice", labels[0], choices={label: label for label in labels})
-
-
-def _label(option: ControlOption, value) -> str:
-    if value is None:
-        return "not given"
-    if option.name == "pitch_classes":
-        weights = np.asarray(value, dtype=float)
-        for label, v in option.choices.items():
-            if np.allclose(np.asarray(v) / sum(v), weights / max(weights.sum(), 1e-9)):
-                return label
-        return "weights " + ", ".join(f"{x:g}" for x in weights)
-    if option.kind == "choice":
-        return next((label for label, v in option.choices.items() if v == value), str(value))
-    return f"{value:g} {option.unit}".strip()
 
 
 @dataclass
@@ -117,7 +55,7 @@ class StudioResult:
     """One generation: the events, the music, and the requested controls beside the measured ones."""
 
     events: np.ndarray
-    primer: np.ndarray
+    primer: np.ndarray                 # what the model continued (the neutral primer when none was chosen)
     performance: Performance
     rows: list[tuple[str, str, str]]   # (control, requested, measured)
     description: str
@@ -222,7 +160,7 @@ class Studio:
     def control_option(self, name: str) -> ControlOption:
         """How ``name`` can be set (choices or a number range), for a view to build its input."""
         self._check_control(name)
-        return _control_option(self.spec, name)
+        return self.spec.option(name)
 
     def _check_control(self, name: str) -> None:
         if name not in self.control_names:
@@ -331,83 +269,63 @@ class Studio:
 
     # -- generation ----------------------------------------------------------------------------
     def _check_settings(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {self.strategy!r}; choose from {list(STRATEGIES)}")
+        get_strategy(self.strategy)
         if not 0.5 <= float(self.seconds) <= 120:
             raise ValueError(f"length must be 0.5–120 seconds, got {self.seconds}")
 
+    def strategy_options(self) -> dict:
+        """The current strategy's options the studio sets (see :data:`STRATEGY_SETTINGS`)."""
+        return {name: getattr(self, name) for name in get_strategy(self.strategy).options
+                if name in STRATEGY_SETTINGS}
+
     def describe(self) -> str:
         """One line: model, strategy and primer."""
-        how = {"sample": f"sampled at T={self.temperature:g}" + (f", top-p {self.top_p:g}" if self.top_p else ""),
-               "greedy": "greedy", "beam": f"beam of {self.beam_size}",
-               "stochastic-beam": f"stochastic beam of {self.beam_size}, T={self.temperature:g}"}[self.strategy]
+        how = get_strategy(self.strategy).describe(**self.strategy_options())
         primer = {"none": "no primer", "work": f"after {self.primer_name}",
                   "request": f"after the tunes for {self.primer_name!r}",
                   "midi": f"after {self.primer_name}"}[self.primer_kind]
         return f"{self.model_name}, {how}, {primer}"
 
     def generate(self, progress: bool = False) -> StudioResult:
-        """Generate ``seconds`` of music with the current settings and measure it.
+        """Generate ``seconds`` of music with the current settings and measure it (the
+        beams, which run for a number of events, get ``BEAM_EVENTS_PER_SECOND`` per second
+        and are cut at ``seconds``).
 
         Args:
             progress: show a progress bar (tqdm; inside a widget's output area in the studio).
         """
         import torch
 
-        from .search import beam_search, generate_seconds, stochastic_beam_search
-
         self._check_settings()
         started = time.perf_counter()
         controls = self.control_vector()
-        controls = None if controls is None else torch.as_tensor(controls)
         primer = self.primer_events()
-        generator = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
-        if self.strategy in ("sample", "greedy"):
-            top_k = 1 if self.strategy == "greedy" else None   # greedy = always the most likely event
-            events = generate_seconds(self.model, self.seconds, primer, temperature=self.temperature, top_k=top_k,
-                                      top_p=self.top_p if self.strategy == "sample" else None, controls=controls,
-                                      generator=generator, encoding=self.encoding, progress=progress)
-        else:
-            if primer is None:
-                primer = np.array([self.encoding.velocity(int(self.encoding.velocity_to_bin(70)))])
-            steps = round(self.seconds * BEAM_EVENTS_PER_SECOND)
-            if self.strategy == "beam":
-                found = beam_search(self.model, primer, steps, self.beam_size, controls=controls, progress=progress)
-            else:
-                found = stochastic_beam_search(self.model, primer, steps, self.beam_size,
-                                               temperature=self.temperature, controls=controls,
-                                               generator=generator, progress=progress)
-            events = found[0].events
+        primer = neutral_primer(self.encoding) if primer is None else primer
+        length = ({"seconds": self.seconds} if get_strategy(self.strategy).stepwise
+                  else {"steps": round(self.seconds * BEAM_EVENTS_PER_SECOND)})
+        events = generate(self.model, primer, strategy=self.strategy, **length, **self.strategy_options(),
+                          controls=None if controls is None else torch.as_tensor(controls),
+                          generator=torch.Generator().manual_seed(self.seed) if self.seed is not None else None,
+                          encoding=self.encoding, progress=progress)
         performance = self.encoding.decode(events).slice(0.0, self.seconds)
-        return StudioResult(np.asarray(events), np.asarray(primer if primer is not None else []), performance,
-                            self.measure(performance), self.describe(), time.perf_counter() - started)
+        return StudioResult(np.asarray(events), np.asarray(primer), performance, self.measure(performance),
+                            self.describe(), time.perf_counter() - started)
 
     def measure(self, performance: Performance) -> list[tuple[str, str, str]]:
-        """Rows (control, requested, measured) for a generated performance: density, velocity
-        and key are measured on the notes; the metadata controls cannot be, and say so."""
-        from .style import estimate_key
-
-        n, seconds = len(performance), max(float(self.seconds), 1e-9)
-        estimated = estimate_key(performance)[0] if n else "no notes"
-        histogram = np.bincount(performance.pitch % 12, minlength=12).astype(float) if n else np.zeros(12)
-        measured = {
-            "density": f"{n / seconds:.2f} notes/s",
-            "velocity": f"{performance.velocity.mean():.0f} MIDI velocity" if n else "no notes",
-            "key": f"{estimated} (estimated)",
-            "position": "—",
-        }
+        """Rows (control, requested, measured) for a generated performance: each control as
+        its row of :data:`course_lib.controls.CONTROLS` measures it on the notes (density,
+        velocity and key for every model); the metadata controls cannot be, and say so."""
+        seconds = max(float(self.seconds), 1e-9)
+        names = list(self.control_names) + [name for name, control in CONTROLS.items()
+                                            if control.measured_always and name not in self.control_names]
         rows = []
-        names = list(self.control_names) + [m for m in ("density", "velocity", "key") if m not in self.control_names]
         for name in names:
-            requested = _label(self.control_option(name), self.controls.get(name)) if name in self.control_names \
+            given = name in self.control_names
+            requested = self.control_option(name).label(self.controls.get(name)) if given \
                 else "not a control of this model"
-            if name == "pitch_classes":
-                wanted = self.controls.get(name)
-                share = (f"{histogram @ (np.asarray(wanted) > 0) / max(histogram.sum(), 1):.0%} of notes in the set"
-                         if wanted is not None and n else f"{estimated} (estimated key)")
-                rows.append((name, requested, share))
-            else:
-                rows.append((name, requested, measured.get(name, "not measurable from the notes")))
+            measure = CONTROLS[name].measure
+            rows.append((name, requested, measure(performance, seconds, self.controls.get(name)) if measure
+                         else "not measurable from the notes"))
         return rows
 
 
@@ -491,7 +409,7 @@ class StudioView:
             current = self.studio.controls.get(name, option.default)
             if option.kind == "choice":
                 labels = list(option.choices)
-                label = _label(option, current)
+                label = option.label(current)
                 value = w.Dropdown(options=labels, value=label if label in labels else labels[0], description=name)
             else:
                 value = w.FloatSlider(value=float(current), min=option.low, max=option.high, step=option.step,
@@ -512,9 +430,10 @@ class StudioView:
         self._build_controls()
 
     def _show_strategy_options(self) -> None:
-        shown = {"sample": [self.temperature, self.top_p], "greedy": [],
-                 "beam": [self.beam_size], "stochastic-beam": [self.beam_size, self.temperature]}
-        self.strategy_options.children = shown[self.studio.strategy]
+        """The sliders of the options the chosen strategy reads."""
+        sliders = {"temperature": self.temperature, "top_p": self.top_p, "beam_size": self.beam_size}
+        self.strategy_options.children = [sliders[name] for name in get_strategy(self.studio.strategy).options
+                                          if name in sliders]
 
     # -- primer -------------------------------------------------------------------------------------
     def _on_primer_kind(self, change) -> None:

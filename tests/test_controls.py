@@ -186,3 +186,73 @@ def test_only_presents_the_other_controls_as_missing():
     assert np.array_equal(spec.only(full, ["density", "period"]), full)
     with pytest.raises(ValueError, match="no control \\['key'\\]"):
         spec.only(full, ["key"])
+
+
+def _every_control():
+    return controls.ControlSpec(tuple(controls.CONTROLS))
+
+
+def test_every_row_of_the_table_is_complete():
+    spec = _every_control()
+    for name, control in controls.CONTROLS.items():
+        option = spec.option(name)
+        assert option.name == name and option.kind in ("choice", "number")
+        values = list(option.choices.values())[:3] if option.kind == "choice" else [option.low, option.default,
+                                                                                     option.high]
+        for value in values:   # every value the studio offers is one the control accepts
+            assert control.encode(spec, value).shape == (spec.sizes[name],), name
+        assert (control.from_events is None) != (control.from_work is None), name
+        assert option.label(None) == "not given" and option.label(option.default) != "not given"
+    data = spec.vectors(EVENTS, _BachInD())
+    assert data.shape == (len(EVENTS), spec.size)
+
+
+def test_command_line_text_is_parsed_by_each_row():
+    spec = _every_control()
+    typed = {"density": "6", "velocity": "90", "position": "0.5", "pitch_classes": "1,0,1,0,1,1,0,1,0,1,0,1",
+             "key": "D minor", "period": "Baroque", "composer": "Johann Sebastian Bach", "born": "1685", "group": "2"}
+    assert set(typed) == set(controls.CONTROLS)
+    values = {name: spec.parse(name, text) for name, text in typed.items()}
+    assert values["density"] == 6.0 and values["group"] == 2 and len(values["pitch_classes"]) == 12
+    assert spec.request(**values).shape == (spec.size,)
+    with pytest.raises(ValueError, match="needs a number"):
+        spec.parse("density", "fast")
+    with pytest.raises(ValueError, match="for each of the 12 pitch classes"):
+        spec.parse("pitch_classes", "1,x")
+    assert spec.parse("tempo", "120") == "120"   # not a control: request() says so
+
+
+def test_one_scale_definition_for_keys_and_the_studio():
+    from course_lib.style import SCALES, scale_profile
+
+    assert controls.KEY_NAMES[:2] == ("C major", "C# major") and len(controls.KEY_NAMES) == 12 * len(SCALES)
+    minor = _every_control().option("pitch_classes").choices["A minor scale"]
+    assert np.flatnonzero(minor).tolist() == np.flatnonzero(scale_profile("A minor")).tolist() == [0, 2, 4, 5, 7, 9, 11]
+
+
+def test_a_new_control_is_one_row_of_the_table(monkeypatch):
+    """What issue 20's tempo needs: a row, and the spec, the command line and the studio's option follow."""
+    from course_lib.cli import _requested_controls
+
+    tempo = controls.Control(
+        "tempo", size=lambda spec: 3, parse=float,
+        encode=lambda spec, bpm: controls._one_hot(np.array(np.searchsorted((80, 120), bpm, side="right")), 3),
+        from_work=lambda spec, work, transpose: getattr(work, "tempo", None),
+        option=lambda spec: controls.ControlOption("tempo", "number", 100, low=40, high=200, step=5, unit="BPM"),
+        measure=lambda performance, seconds, requested: "—")
+    monkeypatch.setitem(controls.CONTROLS, "tempo", tempo)
+    spec = controls.ControlSpec(("density", "tempo"))
+    assert spec.size == 8 + 4 and spec.request(tempo=130)[-4:].tolist() == [0, 0, 0, 1]
+
+    class Allegro:
+        tempo = 132
+
+    assert spec.vectors(EVENTS, Allegro())[0, -4:].tolist() == [0, 0, 0, 1]
+    assert spec.vectors(EVENTS, _Work())[0, -4:].tolist() == [1, 0, 0, 0]   # no tempo: missing
+    assert spec.option("tempo").label(120) == "120 BPM"
+
+    class Model:
+        class train_config:
+            control_spec = staticmethod(lambda: spec)
+
+    assert _requested_controls(Model(), ["tempo=90"]).tolist()[-4:] == [0, 0, 1, 0]

@@ -28,7 +28,8 @@ def fresh(studio):
 
 def test_scale_profiles():
     assert scale_profile("C major").nonzero()[0].tolist() == [0, 2, 4, 5, 7, 9, 11]
-    assert scale_profile("A minor").nonzero()[0].tolist() == [0, 2, 4, 5, 8, 9, 11]   # harmonic: G#
+    assert scale_profile("A minor").nonzero()[0].tolist() == [0, 2, 4, 5, 7, 9, 11]   # natural: G, as chapter 3
+    assert scale_profile("C minor").nonzero()[0].tolist() == [0, 2, 3, 5, 7, 8, 10]
     with pytest.raises(ValueError, match="unknown key"):
         scale_profile("H major")
 
