@@ -16,13 +16,14 @@ from course_lib.midi import write_midi
 from course_lib.performance import Performance
 
 SMALL = ["josquin", "luca", "nottingham-dataset", "schoenberg", "verdi"]
+SHIPPED = corpus.cache.SHIPPED_CACHE  # the cache the package ships (hidden by the fixture below)
 
 
 @pytest.fixture(scope="module", autouse=True)
 def without_the_shipped_cache(tmp_path_factory):
     """These tests are about building and reading caches: hide the one the package ships."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(corpus, "SHIPPED_CACHE", tmp_path_factory.mktemp("no-shipped-cache"))
+        patch.setattr(corpus.cache, "SHIPPED_CACHE", tmp_path_factory.mktemp("no-shipped-cache"))
         yield
 
 
@@ -210,7 +211,7 @@ def test_skipping_beams_changes_no_notes(monkeypatch):
     task = ("oneills1850/0001-0050.abc", 0, 6)
     fast = corpus._parse_task(task)
     assert stream.Stream.makeBeams is original  # restored after parsing
-    monkeypatch.setattr(corpus, "_no_beaming", contextlib.nullcontext)
+    monkeypatch.setattr(corpus.scores, "_no_beaming", contextlib.nullcontext)
     slow = corpus._parse_task(task)
     assert len(fast[1]) == len(slow[1]) == 6
     for a, b in zip(fast[1], slow[1]):
@@ -267,7 +268,7 @@ def test_a_damaged_cache_is_rebuilt_not_a_crash(tmp_path, capsys, damage):
 
 def test_a_stale_cache_is_rebuilt(tmp_path, capsys, monkeypatch):
     corpus.load_works(collections=["verdi"], cache_dir=tmp_path, progress=False, workers=1)
-    monkeypatch.setattr(corpus, "CACHE_VERSION", corpus.CACHE_VERSION + 1)
+    monkeypatch.setattr(corpus.cache, "CACHE_VERSION", corpus.CACHE_VERSION + 1)
     capsys.readouterr()
     works = corpus.load_works(collections=["verdi"], cache_dir=tmp_path, progress=False, workers=1)
     assert "stale" in capsys.readouterr().err and len(works) == 1
@@ -278,13 +279,13 @@ def test_a_stale_cache_is_rebuilt(tmp_path, capsys, monkeypatch):
 def test_concurrent_loads_parse_once(tmp_path, monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
-    calls, real_build = [], corpus._build
+    calls, real_build = [], corpus.cache._build
 
     def counting_build(names, *args, **kwargs):
         calls.append(list(names))
         return real_build(names, *args, **kwargs)
 
-    monkeypatch.setattr(corpus, "_build", counting_build)
+    monkeypatch.setattr(corpus.cache, "_build", counting_build)
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda _: corpus.load_works(
             collections=["verdi"], cache_dir=tmp_path, progress=False, workers=1), range(2)))
@@ -349,9 +350,9 @@ def test_load_midi_folder_needs_a_folder(tmp_path):
         corpus.load_midi_folder(tmp_path / "missing")
 
 
-# -- the whole corpus (needs the full cache: python -m course_lib.corpus --build) ----------------
+# -- the whole corpus (the shipped cache; `make cache` rebuilds it) -------------------------------
 def test_whole_corpus_loads_fast_with_every_period(tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus, "SHIPPED_CACHE", corpus.Path(corpus.__file__).parent / "data" / "corpus")
+    monkeypatch.setattr(corpus.cache, "SHIPPED_CACHE", SHIPPED)
     t0 = time.perf_counter()
     works = corpus.load_works(progress=False, cache_dir=tmp_path)
     assert time.perf_counter() - t0 < 5
