@@ -22,9 +22,10 @@ $(VENV)/.installed: pyproject.toml tools/install_torch.sh lab/overrides.json
 	$(PY) tools/install_lab_settings.py
 	touch $@
 
-# The parsed corpus ships in the package (4 MB); this rebuilds it from music21 (~11 min).
+# The parsed corpus ships in the package (4 MB); this rebuilds it from music21 (~11 min) with
+# the command that builds a learner's cache, pointed at the package's folder (data/corpus/).
 cache: $(VENV)/.installed
-	$(PY) tools/build_shipped_corpus.py
+	COURSE_LIB_CACHE=$(CURDIR)/course_lib/data $(VENV)/bin/course-lib corpus --build
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -61,7 +61,7 @@ def test_binder_post_build_installs_the_package_and_checks_the_corpus():
     post = (ROOT / "postBuild").read_text()
     assert "set -e" in post
     assert "pip install --no-deps -e ." in post
-    assert "python -m course_lib.corpus" in post  # loads the shipped cache, fails the build if it cannot
+    assert "course-lib corpus" in post  # loads the shipped cache, fails the build if it cannot
     assert "OMP_NUM_THREADS=1" in (ROOT / "start").read_text()
 
 
