@@ -147,15 +147,18 @@ def _train_all(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .grading import FAILED, NOT_ATTEMPTED, check_notebooks, format_reports, write_csv
+    from .grading import Limits, check_notebooks, format_reports, write_csv
 
-    reports = check_notebooks(args.notebooks, jobs=args.jobs, timeout=args.timeout)
+    limits = Limits(memory_mb=args.memory_mb, cpu_seconds=args.cpu_seconds, file_mb=args.file_mb,
+                    processes=args.processes, output_mb=args.output_mb)
+    reports = check_notebooks(args.notebooks, jobs=args.jobs, timeout=args.timeout, chapter=args.chapter,
+                              limits=limits, notebook_timeout=args.notebook_timeout)
     print(format_reports(reports))
     if args.csv:
         print(f"table → {write_csv(reports, args.csv)}")
     if any(r.error and not r.exercises for r in reports):
         return 1
-    if args.strict and any(r.count(FAILED) or r.count(NOT_ATTEMPTED) for r in reports):
+    if args.strict and not all(r.all_passed for r in reports):
         return 1
     return 0
 
@@ -239,9 +242,23 @@ def _train_all_arguments(train_all: argparse.ArgumentParser) -> None:
 
 
 def _check_arguments(check: argparse.ArgumentParser) -> None:
+    from .grading import Limits
+
+    limits = Limits()
     check.add_argument("notebooks", nargs="+", help="exercise notebooks, e.g. submissions/*/05_*.ipynb")
+    check.add_argument("--chapter", help="the chapter they all are, e.g. 05 (default: each file's name, else its "
+                                         "content)")
     check.add_argument("--jobs", type=int, default=1, help="notebooks run at once (each needs a core)")
     check.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
+    check.add_argument("--notebook-timeout", type=int, default=1800, help="seconds a whole notebook may take")
+    check.add_argument("--memory-mb", type=int, default=limits.memory_mb,
+                       help="address space of each kernel (0: none)")
+    check.add_argument("--cpu-seconds", type=int, default=limits.cpu_seconds, help="CPU time of each kernel")
+    check.add_argument("--file-mb", type=int, default=limits.file_mb, help="the largest file a notebook may write")
+    check.add_argument("--processes", type=int, default=limits.processes,
+                       help="processes and threads a notebook may start")
+    check.add_argument("--output-mb", type=float, default=limits.output_mb,
+                       help="output kept per notebook (millions of characters)")
     check.add_argument("--csv", help="also write one row per exercise to this CSV file")
     check.add_argument("--strict", action="store_true", help="exit 1 unless every exercise passed")
 
@@ -257,8 +274,8 @@ SUBCOMMANDS = (
     ("train", "train a model on the corpus (works under torchrun too)", _train_arguments, _train),
     ("generate", "sample music from a trained model", _generate_arguments, _generate),
     ("train-all", "train and ship every model the chapters load (resumable)", _train_all_arguments, _train_all),
-    ("check", "run learners' exercise notebooks; per exercise: passed/failed/not attempted", _check_arguments,
-     _check),
+    ("check", "run learners' exercise notebooks; per exercise: passed/failed/not attempted/not run/missing",
+     _check_arguments, _check),
     ("corpus", "build or inspect the corpus cache", _corpus_arguments, _corpus),
 )
 
