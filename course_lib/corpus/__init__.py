@@ -21,7 +21,7 @@ One job a module:
     here           :func:`load_works`, :func:`load_midi_folder`, and :func:`report`.
 
 Command line: ``course-lib corpus --build`` (re)builds the cache and prints counts
-(:func:`report`); ``make cache`` rebuilds the cache the package ships with it.
+(:func:`report`); ``make cache`` runs the same command to rebuild the cache the package ships.
 
 Notebook: notebooks/04_time_period_conditioning.ipynb
 """
