@@ -2,6 +2,7 @@
 #   make lab    set everything up, then open the course in JupyterLab
 #   make test   set everything up, then run the whole test suite (what CI runs)
 #   make full   train and ship every full model the chapters load (a GPU node; NPROC=4 for torchrun)
+#   make book   the course as a static website, from the notebooks' stored outputs (out/book/html)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_WORKERS ?= $(JOBS)
 NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
-.PHONY: setup browser lab test test-lib test-notebooks demo cache exercises colab benchmarks full binder-check clean
+.PHONY: setup book-setup book browser lab test test-lib test-notebooks demo cache exercises colab notebook-audio benchmarks full binder-check clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +22,23 @@ $(VENV)/.installed: pyproject.toml tools/install_torch.sh lab/overrides.json
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) tools/install_lab_settings.py
 	touch $@
+
+# The book's tools: Sphinx and friends from PyPI (book/requirements.txt), MathJax 3 and the
+# widget script from npm (book/package-lock.json), so the site builds and works offline.
+$(VENV)/.book: book/requirements.txt book/package.json book/package-lock.json
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r book/requirements.txt
+	@command -v npm >/dev/null || { echo "npm is needed for the book's MathJax (Debian: apt-get install npm)"; exit 1; }
+	npm ci --prefix book --no-audit --no-fund --silent
+	touch $@
+
+book-setup: $(VENV)/.book
+
+# The stored outputs are the book (nothing is executed); warnings are errors.
+BOOK_OUT ?= out/book/html
+book: book-setup
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html -c book . $(BOOK_OUT)
+	@echo "the book: $(BOOK_OUT)/index.html"
 
 # The parsed corpus ships in the package (4 MB); this rebuilds it from music21 (~11 min) with
 # the command that builds a learner's cache, pointed at the package's folder (data/corpus/).
@@ -52,6 +70,10 @@ binder-check: setup
 demo: setup
 	$(VENV)/bin/course-lib demo --out out/demo
 
+# Run the notebooks again and store their players as MP3 (every other stored output is kept).
+notebook-audio: $(VENV)/.installed
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) tools/notebook_audio.py notebooks/*.ipynb
+
 exercises: $(VENV)/.installed
 	$(PY) tools/make_exercises.py
 
@@ -63,7 +85,7 @@ colab: $(VENV)/.installed
 
 # One BLAS/torch thread per test worker: two workers with two threads each on two cores
 # oversubscribe the CPU and slow torch down by an order of magnitude.
-test: setup browser
+test: setup browser book-setup
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile tests notebooks solutions $(NBVAL_FLAGS)
 
 test-lib: setup

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from notebook_audio import compact_outputs
 
 if __name__ == "__main__":
     for name in sys.argv[1:]:
@@ -19,9 +20,8 @@ if __name__ == "__main__":
         NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
         for cell in nb.cells:
             cell.get("metadata", {}).pop("execution", None)
-            # Audio players embed the whole WAV: drop them from the stored notebook (the
-            # learner's run makes them again) so the repository stays small.
-            if cell.cell_type == "code":
-                cell.outputs = [o for o in cell.outputs if "<audio" not in str(o.get("data", {}).get("text/html", ""))]
+        # Players embed the whole WAV: keep them as 48 kbit/s MP3 so the repository stays small
+        # and GitHub and the book still play them (tools/notebook_audio.py).
+        compact_outputs(nb)
         nbformat.write(nb, path)
         print(f"{path}: ran in {time.perf_counter() - t:.1f} s")
