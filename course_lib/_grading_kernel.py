@@ -40,6 +40,7 @@ SPEC_ENV = "COURSE_LIB_GRADER_SPEC"
 RUNNER = "__course_lib_grader__"
 MIME = "application/vnd.course-lib.check+json"
 PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
+DROPPED = "[course-lib check: output beyond"
 
 
 def sign(key: bytes, cell: str, exercise: str, status: str, message: str) -> str:
@@ -208,8 +209,8 @@ def make_runner(key: bytes, cells: dict, shell, publish, write_note):
             changed = before + [c for c in snapshot.changed() if c not in before]
             if changed:
                 status = FAILED
-                message = ("the notebook changed the course's code in the kernel (" + ", ".join(changed[:3])
-                           + (", ..." if len(changed) > 3 else "") + "); the check cannot be trusted")
+                message = ("the notebook changed the course's code in the kernel (" + ", ".join(changed[:2])
+                           + (", ..." if len(changed) > 2 else "") + "); the check cannot be trusted")
                 write_note(f"\ncourse-lib check: {message}\n")
             record = {"cell": cell_id, "exercise": exercise, "status": status, "message": message}
             record["mac"] = sign(key, cell_id, exercise, status, message)
@@ -229,7 +230,7 @@ def _cap_output(shell, streams, limit: int, write_note) -> None:
             return False
         if size > left[0]:
             left[0] = 0
-            write_note(f"\n[course-lib check: output beyond {limit:,} characters was dropped]\n")
+            write_note(f"\n{DROPPED} {limit:,} characters was dropped]\n")
             return False
         left[0] -= size
         return True

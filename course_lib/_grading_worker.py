@@ -22,7 +22,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -69,22 +68,10 @@ def _copy_folder(src: Path, dest: Path, notebook: str, max_bytes: int, max_files
     return None
 
 
-def _remove(root: Path) -> None:
-    def unlock(func, path, _):
-        try:
-            os.chmod(os.path.dirname(path), 0o700)
-            os.chmod(path, 0o700)
-            func(path)
-        except OSError:
-            pass
-
-    shutil.rmtree(root, onerror=unlock)
-
-
 def _kernel_client_class():
     from nbclient import NotebookClient
 
-    from ._grading_kernel import MIME
+    from ._grading_kernel import DROPPED, MIME
 
     class Client(NotebookClient):
         """Keeps the course's signed outcomes apart from the notebook's outputs (no clear_output
@@ -111,6 +98,9 @@ def _kernel_client_class():
                 if len(self.records[cell_index]) < 20 and len(json.dumps(record, default=str)) < MAX_RECORD:
                     self.records[cell_index].append(record)
                 return None
+            text = str(content.get("text", "")) if msg.get("msg_type") == "stream" else ""
+            if DROPPED in text[:300] or DROPPED in text[-300:]:
+                self.output_dropped = True   # the kernel cut the notebook's output
             self.output_size += len(json.dumps(content, default=str))
             if self.output_size > self.output_limit:
                 self.output_dropped = True
@@ -151,10 +141,11 @@ def run_job(job: dict, out) -> None:
     if plan.get("error") or not checks:
         return _emit(out, "end", {"notes": notes})
 
-    root = Path(tempfile.mkdtemp(prefix="course-lib-check-"))
+    root = Path(job["root"])   # made, and removed afterwards, by the grader (this process may be killed)
     pgid = None
     try:
-        work = root / (path.parent.name or "notebook")
+        # Two folders down, so that `../neighbour` and `../../file` still land in the throw-away root.
+        work = root / "sandbox" / "submissions" / (path.parent.name or "notebook")
         note = _copy_folder(path.parent, work, path.name, int(job["copy_mb"]) << 20)
         if note:
             notes.append(note)
@@ -230,7 +221,7 @@ def run_job(job: dict, out) -> None:
         finally:
             log.close()
         if client.output_dropped:
-            notes.append(f"its output went past {client.output_limit:,} characters; the rest was not kept")
+            notes.append(f"its output went past {job['limits']['output_chars']:,} characters; the rest was dropped")
         _emit(out, "end", {"notes": notes})
     finally:
         if pgid:
@@ -238,7 +229,7 @@ def run_job(job: dict, out) -> None:
                 os.killpg(pgid, signal.SIGKILL)   # whatever the notebook left running in its group
             except OSError:
                 pass
-        _remove(root)
+        grading.remove_tree(root)
 
 
 def main() -> None:
