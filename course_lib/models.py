@@ -24,8 +24,8 @@ from torch import nn
 
 from .attention import RelativeSelfAttention
 
-__all__ = ["ModelConfig", "RNNConfig", "PerformanceRNN", "TransformerConfig", "MusicTransformer", "Transformer", "build_model",
-           "MODEL_NAMES", "model_profile"]
+__all__ = ["ModelConfig", "RNNConfig", "PerformanceRNN", "TransformerConfig", "MusicTransformer", "Transformer",
+           "build_model", "MODEL_NAMES", "model_profile"]
 
 
 def dataclass_from_dict(cls, values: dict):

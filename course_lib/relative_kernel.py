@@ -54,9 +54,10 @@ def _skew_block(qe: torch.Tensor) -> torch.Tensor:
     """The skew for a block of B query rows (the last B positions) against K keys: (..., B, K)
     with ``qe[..., r, c]`` = q_r · (embedding of distance K−1−c) → entry [r, j] =
     ``qe[..., r, B−1−r+j]``. In a contiguous (B, K) matrix that element sits at flat position
-    (B−1) + r·(K−1) + j, so the skew is a strided view: :func:`~course_lib.attention.skew_logits`'s pad-and-reshape
-    without the padded copy. Entries above the block's diagonal read the next row (left-overs,
-    masked anyway). Each (B, K) matrix of ``qe`` must be contiguous."""
+    (B−1) + r·(K−1) + j, so the skew is a strided view: the pad-and-reshape of
+    :func:`~course_lib.attention.skew_logits` without the padded copy. Entries above the
+    block's diagonal read the next row (left-overs, masked anyway). Each (B, K) matrix of
+    ``qe`` must be contiguous."""
     *lead, rows, keys = qe.shape
     return qe.as_strided(qe.shape, (*qe.stride()[:-2], keys - 1, 1), qe.storage_offset() + rows - 1)
 
