@@ -14,10 +14,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import course_lib.midi
 from course_lib.encoding import PerformanceEncoding
 from course_lib.midi import MidiError, inspect_midi, read_midi, read_midi_bytes
 
 EOT = b"\x00\xff\x2f\x00"
+
+
+@pytest.fixture(autouse=True, params=["symusic where exact", "byte by byte"])
+def reader(request, monkeypatch):
+    """Every test here runs twice: with the fast path (symusic's parser where it provably
+    gives the rules' notes) and with the byte-by-byte reader alone."""
+    if request.param == "byte by byte":
+        monkeypatch.setattr(course_lib.midi, "_read_with_symusic", lambda *args: None)
+    return request.param
 
 
 def smf(tracks: list[bytes], division: int = 480) -> bytes:
@@ -306,7 +316,7 @@ def midi_files(draw):
     return buffer.getvalue(), notes
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(midi_files())
 def test_random_files_read_back_exactly_the_notes_written(file):
     data, notes = file
@@ -326,7 +336,25 @@ def message_streams(draw):
     return smf([track(*events)])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(message_streams())
 def test_any_message_order_pairs_like_the_message_by_message_rules(data):
     assert sorted(read_midi_bytes(data, sustain=False).notes()) == reference_notes(data, sustain=False)
+
+
+def test_the_fast_path_takes_plain_files_and_leaves_the_rest_to_the_rules(reader):
+    fast = course_lib.midi._read_with_symusic
+    if reader != "symusic where exact":
+        pytest.skip("about the fast path")
+
+    def taken(*events):
+        data = smf([track(*events)])
+        return fast(data, *course_lib.midi._chunks(data, "x"), "x") is not None
+
+    assert taken((0, on(60)), (480, off(60)), (480, on(60)), (960, off(60)))
+    assert taken((0, on(60)), (480, b"\xff\x01\x00"))  # closed at the end of its track, as the rules say
+    assert not taken((0, on(60)), (240, on(60)), (480, off(60)), (960, off(60)))  # overlap
+    assert not taken((0, on(60)), (0, on(60)), (480, off(60)))  # two voices, one key
+    assert not taken((0, on(60)), (0, off(60)))  # zero length
+    assert not taken((0, on(60)), (0, pedal(127)), (480, off(60)))  # pedal: channel unknown to symusic
+    assert not taken((0, on(60)), (240, on(60)))  # two notes left open at the end
