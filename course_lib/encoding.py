@@ -10,6 +10,25 @@ A performance becomes a stream of 388 kinds of events::
 Time is quantised to 10 ms; a longer silence is several shifts of at most 1 s.
 A velocity event is written only when the velocity bin changes.
 
+Conventions this encoding keeps on purpose (:func:`convention_counts` counts each over
+a set of performances; Chapter 1 prints them for the whole corpus):
+
+* **One key, one note.** Two notes of one pitch struck in the same 10 ms step become one:
+  the longer is kept. A note still sounding when its pitch is struck again ends there.
+  Magenta's Performance RNN keeps both notes in either case (two NOTE_ONs of the pitch);
+  its decoder then lets a NOTE_OFF end the *oldest* sounding note of that pitch.
+* **Order within a step.** After the step's time shifts come all its NOTE_OFFs, by pitch,
+  then its VELOCITY/NOTE_ON pairs, by pitch; so a key released and struck again in one
+  step stays two notes. Magenta orders a step's events by note (onset time, then pitch),
+  each note's NOTE_ON before its NOTE_OFF.
+* **Decoded velocity.** A VELOCITY bin decodes to the middle of its range (bin 15 of 32
+  plays 63). Magenta decodes a bin to its lowest velocity (1 + 4 × (bin − 1), bins from 1).
+* **Before any VELOCITY event** a note-on plays ``default_velocity`` (64, so 63 after
+  binning). An encoded performance never needs it (a VELOCITY event precedes its first
+  NOTE_ON); generated streams may. Magenta's ``to_sequence`` takes ``velocity=100``.
+* Times round to the nearest step, halves up; a note keeps at least one step (Magenta
+  quantises the same way).
+
 Notebook: notebooks/01_event_encoding.ipynb
 """
 
@@ -22,7 +41,7 @@ import numpy as np
 
 from .performance import Performance
 
-__all__ = ["PerformanceEncoding", "EVENT_KINDS", "split_time_shift"]
+__all__ = ["PerformanceEncoding", "EVENT_KINDS", "split_time_shift", "convention_counts"]
 
 EVENT_KINDS = ("NOTE_ON", "NOTE_OFF", "TIME_SHIFT", "VELOCITY")
 
@@ -318,3 +337,47 @@ def _check(value: int, low: int, high: int, what: str) -> int:
     if not low <= int(value) <= high:
         raise ValueError(f"{what} must be in {low}–{high}, got {value}")
     return int(value)
+
+
+def convention_counts(performances, encoding: PerformanceEncoding | None = None) -> dict[str, int | float]:
+    """How often each convention of the encoding (module docstring) applies.
+
+    Args:
+        performances: the performances to encode (e.g. every corpus work).
+        encoding: the encoding (the default 388-event one if None).
+
+    Returns:
+        ``notes``; ``merged`` (unisons in one step, one note kept); ``shortened`` (ended
+        by a re-strike of their pitch); ``steps_with_offs_and_ons`` (steps where the
+        order within a step matters); ``restruck_in_one_step`` (a pitch released and
+        struck again in one step: two notes kept by the order); ``velocity_changed``
+        (notes whose velocity the bin's middle changes) and ``mean_velocity_error``;
+        ``first_note_before_velocity`` (encodings that would need the default velocity).
+
+    Notebook: notebooks/01_event_encoding.ipynb
+    """
+    enc = encoding or PerformanceEncoding()
+    counts = dict.fromkeys(("notes", "merged", "shortened", "steps_with_offs_and_ons", "restruck_in_one_step",
+                            "velocity_changed", "first_note_before_velocity"), 0)
+    velocity_error = 0.0
+    for performance in performances:
+        if len(performance) == 0:
+            continue
+        errors = enc.round_trip_errors(performance)
+        for key in ("notes", "merged", "shortened"):
+            counts[key] += errors[key]
+        counts["velocity_changed"] += int((errors["velocity"] > 0).sum())
+        velocity_error += float(errors["velocity"].sum())
+        events = enc.encode(performance)
+        step, _ = enc.clock(events)
+        kind = enc.event_kind(events)
+        offs, ons = step[kind == 1], step[kind == 0]
+        counts["steps_with_offs_and_ons"] += len(np.intersect1d(offs, ons))
+        off_keys = np.unique(offs * 128 + events[kind == 1] % 128)
+        counts["restruck_in_one_step"] += len(np.intersect1d(off_keys, ons * 128 + events[kind == 0] % 128))
+        first_velocity = np.flatnonzero(kind == 3)
+        counts["first_note_before_velocity"] += int(not len(first_velocity)
+                                                    or first_velocity[0] > np.flatnonzero(kind == 0)[0])
+    kept = counts["notes"] - counts["merged"]
+    counts["mean_velocity_error"] = velocity_error / kept if kept else 0.0
+    return counts

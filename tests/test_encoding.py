@@ -161,3 +161,21 @@ def test_round_trip_errors_stay_within_half_a_step(rows):
     perf = Performance.from_notes([(p, v, s, s + d) for p, v, s, d in rows])
     r = ENC.round_trip_errors(perf)
     assert np.all(r["onset"] <= 0.005 + 1e-9) and np.all(r["velocity"] <= 2)
+
+
+def test_convention_counts_on_a_hand_made_performance():
+    from course_lib.encoding import convention_counts
+
+    perf = Performance.from_notes([
+        (60, 80, 0.0, 1.0), (60, 40, 0.001, 0.5),   # a unison in one step: the longer is kept
+        (64, 80, 0.0, 2.0), (64, 80, 1.0, 1.5),     # 64 struck again while sounding: shortened
+        (67, 80, 0.0, 0.5), (67, 80, 0.5, 0.7),     # released and struck again in one step
+    ])
+    counts = convention_counts([perf, Performance.empty()])
+    assert counts["notes"] == 6
+    assert counts["merged"] == 1
+    assert counts["shortened"] == 1
+    assert counts["restruck_in_one_step"] == 2  # 67 at 0.5 s and 64 at 1.0 s
+    assert counts["steps_with_offs_and_ons"] == 2
+    assert counts["first_note_before_velocity"] == 0
+    assert counts["velocity_changed"] == 5 and counts["mean_velocity_error"] == 1.0  # 80 → 79 (bin 19's middle)
