@@ -5,8 +5,10 @@
    data loading and the 512-window held-out NLL of each shipped model).
 2. ``course-lib check`` on a class of 30 chapter-5 notebooks: 15 finished (copies of the
    solution) and 15 untouched (copies of the exercise), as many at once as there are cores.
+   Each notebook runs in a kernel of its own, in a throw-away copy of its folder, with the
+   course's check cells (see course_lib.grading).
 
-    python benchmarks/workshop.py [--students 30] [--chapter 05]
+    python benchmarks/workshop.py [--students 30] [--chapter 05] [--check-only]
 
 Prints a report; copy it with the machine into benchmarks/RESULTS.md.
 """
@@ -21,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from course_lib.grading import FAILED, NOT_ATTEMPTED, PASSED, check_notebooks
+from course_lib.grading import STATUSES, check_notebooks
 from course_lib.pretrained import machine_description
 from course_lib.workshop import train_all
 
@@ -52,7 +54,7 @@ def check_class(scratch: Path, students: int, chapter: str) -> None:
     started = time.perf_counter()
     reports = check_notebooks(paths, jobs=jobs, timeout=600)
     total = time.perf_counter() - started
-    counts = {s: sum(r.count(s) for r in reports) for s in (PASSED, FAILED, NOT_ATTEMPTED)}
+    counts = {s: sum(r.count(s) for r in reports) for s in STATUSES}
     print(f"check {students} notebooks of {solution.name} (half finished, half untouched), --jobs {jobs}: "
           f"{total:.0f} s, {total / students:.1f} s per notebook")
     print("  exercises: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
@@ -62,10 +64,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--chapter", default="05")
+    parser.add_argument("--check-only", action="store_true", help="skip the train-all rehearsal")
     args = parser.parse_args()
     print(f"{machine_description()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as scratch:
-        rehearse(Path(scratch))
+        if not args.check_only:
+            rehearse(Path(scratch))
         check_class(Path(scratch), args.students, args.chapter)
 
 

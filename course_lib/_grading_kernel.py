@@ -43,6 +43,14 @@ PASSED, FAILED, NOT_ATTEMPTED = "passed", "failed", "not attempted"
 DROPPED = "[course-lib check: output beyond"
 
 
+def python_command(module: str) -> list[str]:
+    """``python -c`` running ``module.main()``, with the working folder (a notebook's, or one it can
+    write to) dropped from ``sys.path`` before anything is imported: no file there can stand in
+    for a module of the course or its dependencies."""
+    boot = f"import sys; sys.path[:1] = [p for p in sys.path[:1] if p]; from {module} import main; main()"
+    return [sys.executable, "-c", boot]
+
+
 def sign(key: bytes, cell: str, exercise: str, status: str, message: str) -> str:
     """The HMAC the grader expects for one check cell's outcome."""
     payload = json.dumps([cell, exercise, status, message], ensure_ascii=True).encode()

@@ -157,25 +157,22 @@ def run_job(job: dict, out) -> None:
             json.dump({"key": job["key"], "checks": checks, "limits": job["limits"]}, f)
         kernel_dir = root / "kernels" / KERNEL_NAME
         kernel_dir.mkdir(parents=True)
-        # -c, and the first sys.path entry (the notebook's folder) dropped before anything is
-        # imported: a folder named course_lib next to the notebook cannot stand in for the course.
-        boot = "import sys; del sys.path[0]; from course_lib._grading_kernel import main; main()"
+        # The kernel runs in the notebook's folder: a course_lib/ there must not stand in for the course.
         (kernel_dir / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, "-c", boot, "-f", "{connection_file}"],
+            "argv": _grading_kernel.python_command("course_lib._grading_kernel") + ["-f", "{connection_file}"],
             "display_name": "course-lib check", "language": "python"}))
 
-        package_root = str(Path(grading.__file__).resolve().parent.parent)
         env = dict(os.environ)
         env.update({_grading_kernel.SPEC_ENV: str(spec), "HOME": str(root / "home"), "TMPDIR": str(root / "tmp"),
-                    "IPYTHONDIR": str(root / "ipython"), "MPLBACKEND": "Agg",
-                    "PYTHONPATH": os.pathsep.join([package_root] + [p for p in [os.environ.get("PYTHONPATH")] if p])})
+                    "IPYTHONDIR": str(root / "ipython"), "MPLBACKEND": "Agg", "PYTHONPATH": grading._python_path()})
         import site
         env.setdefault("PYTHONUSERBASE", site.getuserbase())
         for threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env.setdefault(threads, "1")
         env.pop("JPY_PARENT_PID", None)
 
-        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(root / "kernels")]))
+        specs = KernelSpecManager(kernel_dirs=[str(root / "kernels")])
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
         client = _kernel_client_class()(
             prepared, km=km, timeout=job["timeout"], allow_errors=True, shutdown_kernel="immediate",
             startup_timeout=120, output_limit=int(job["limits"]["output_chars"]) * 2)
@@ -206,11 +203,10 @@ def run_job(job: dict, out) -> None:
                                             "reply": client.replies.get(index)})
                     if state != "completed":
                         where = f"code cell {count}"
-                        notes.append({"timed out": f"{where} ran past the {job['timeout']} s limit; "
-                                                   "the notebook was stopped there",
-                                      "kernel died": f"the kernel died in {where} (out of memory, a crash, a limit "
-                                                     "reached, or the notebook stopped it); the notebook was stopped "
-                                                     "there"}.get(state, f"{where}: {state}; the notebook was stopped there"))
+                        why = {"timed out": f"{where} ran past the {job['timeout']} s limit",
+                               "kernel died": f"the kernel died in {where} (out of memory, a crash, a limit "
+                                              "reached, or the notebook stopped it)"}
+                        notes.append(why.get(state, f"{where}: {state}") + "; the notebook was stopped there")
                         break
         except (RuntimeError, TimeoutError) as err:
             log.flush()

@@ -217,7 +217,8 @@ def _verdict(name: str, runs: list[dict], key: bytes, timeout: int) -> tuple[str
     if state == "timed out":
         return FAILED, f"the check ran past the {timeout} s limit"
     if state == "kernel died":
-        return FAILED, "the kernel died while the check ran (out of memory, a crash, a limit reached, or the notebook stopped it)"
+        return FAILED, ("the kernel died while the check ran (out of memory, a crash, a limit reached, or the "
+                        "notebook stopped it)")
     if state != "completed":
         return FAILED, f"the check did not complete ({state})"
     records = last.get("records") or []
@@ -309,11 +310,13 @@ def _read_events(stream, events: dict) -> None:
     stream.close()
 
 
-def _exited(pid: int) -> bool:
-    """Has the process ended? It stays a zombie (not reaped), so its process group id cannot
-    be reused before we kill the group."""
+def _exited(proc: subprocess.Popen) -> bool:
+    """Has the process ended? Where the system allows, it stays a zombie (not reaped), so that
+    its process group id cannot be reused before we kill the group."""
+    if not hasattr(os, "waitid"):   # macOS
+        return proc.poll() is not None
     try:
-        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
     except ChildProcessError:
         return True
 
@@ -324,6 +327,14 @@ def _kill_group(pgid) -> None:
             os.killpg(pgid, signal.SIGKILL)
         except OSError:
             pass
+
+
+def _python_path() -> str:
+    """PYTHONPATH for the grader's processes: this course_lib first, then the caller's entries made
+    absolute (the processes run elsewhere)."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    entries = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join([package_root] + [p for p in entries if p != package_root])
 
 
 def remove_tree(root) -> None:
@@ -356,13 +367,12 @@ def _run_worker(path: str, options: dict, live: dict, key: bytes, root: str) -> 
     job = dict(options, path=str(Path(path).absolute()), key=key.hex(), root=root)
     events: dict = {"cells": []}
     started = time.perf_counter()
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join([package_root] + [p for p in [env.get("PYTHONPATH")] if p])
+    from ._grading_kernel import python_command
+
+    env = dict(os.environ, PYTHONPATH=_python_path())
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen([sys.executable, "-m", "course_lib._grading_worker"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=errors, start_new_session=True, env=env,
-                                cwd=tempfile.gettempdir())
+        proc = subprocess.Popen(python_command("course_lib._grading_worker"), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=errors, start_new_session=True, env=env, cwd=root)
         live[proc.pid] = events
         reader = threading.Thread(target=_read_events, args=(proc.stdout, events), daemon=True)
         reader.start()
@@ -372,9 +382,9 @@ def _run_worker(path: str, options: dict, live: dict, key: bytes, root: str) -> 
         except OSError:
             pass
         deadline = time.monotonic() + options["notebook_timeout"]
-        while not _exited(proc.pid) and time.monotonic() < deadline:
+        while not _exited(proc) and time.monotonic() < deadline:
             time.sleep(0.05)
-        timed_out = not _exited(proc.pid)
+        timed_out = not _exited(proc)
         _kill_group(proc.pid)                 # the worker and anything left in its session
         _kill_group(events.get("kernel"))     # the kernel's own group, if the worker could not
         returncode = proc.wait()
