@@ -34,6 +34,7 @@ Notebook: notebooks/01_event_encoding.ipynb
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -41,9 +42,17 @@ import numpy as np
 
 from .performance import Performance
 
-__all__ = ["PerformanceEncoding", "EVENT_KINDS", "split_time_shift", "convention_counts"]
+__all__ = [
+    "PerformanceEncoding", "EVENT_KINDS", "split_time_shift", "convention_counts", "MAX_NOTE_SECONDS", "MAX_EVENTS",
+]
 
 EVENT_KINDS = ("NOTE_ON", "NOTE_OFF", "TIME_SHIFT", "VELOCITY")
+
+MAX_NOTE_SECONDS = 300.0
+"""Notes longer than this are cut when encoded (the corpus's longest lasts 184 s)."""
+
+MAX_EVENTS = 5_000_000
+"""The most events one encoding may hold (the corpus's longest work needs about 10⁵)."""
 
 
 def split_time_shift(steps: int, max_shift: int = 100) -> list[int]:
@@ -161,15 +170,29 @@ class PerformanceEncoding:
         return [self.event_name(e) for e in np.asarray(events).reshape(-1)]
 
     # -- encode -------------------------------------------------------------------------
-    def encode(self, performance: Performance) -> np.ndarray:
+    def encode(self, performance: Performance, *, max_events: int | None = None) -> np.ndarray:
         """Performance → event ids (int16 array).
 
         Times are rounded to the clock; a note keeps at least one step; a note
         that still sounds when the same pitch is struck again is ended there
-        (a key cannot go down twice).
+        (a key cannot go down twice). Notes longer than ``MAX_NOTE_SECONDS`` are cut
+        to it, with a warning.
+
+        Args:
+            performance: the notes.
+            max_events: only the first ``max_events`` events (e.g. a primer); only the
+                notes that can reach them are encoded, so a long file costs what its
+                opening costs.
+
+        Raises:
+            ValueError: the encoding would hold more than ``MAX_EVENTS`` events (a
+                performance days long); cut it first with ``performance.slice``.
         """
+        if max_events is not None:
+            return self.encode(self._opening(performance, int(max_events)))[:max(int(max_events), 0)]
         if len(performance) == 0:
             return np.zeros(0, dtype=np.int16)
+        performance = self._bounded(performance)
         on = self.quantize(performance.start)
         off = self.quantize(performance.end)
         off = np.maximum(off, on + 1)
@@ -221,6 +244,37 @@ class PerformanceEncoding:
         ])
         sub = np.concatenate([within, np.arange(len(off_t)), 2 * rank[changes], 2 * rank + 1])
         return ids[np.lexsort((sub, phase, time))].astype(np.int16)
+
+    def _opening(self, performance: Performance, n: int) -> Performance:
+        """The notes the first ``n`` events can hold. Those events lie within ``n`` longest
+        shifts of the start; a stand-in note just beyond keeps the time shifts towards
+        later notes as they are."""
+        reach = (n + 2) * self.max_shift_steps / self.steps_per_second
+        opening = performance.slice(0.0, reach)
+        if (performance.start >= reach).any():
+            stand_in = Performance.from_notes([(0, 1, reach, reach + 1.0)])
+            opening = Performance(*(np.concatenate([getattr(opening, f), getattr(stand_in, f)])
+                                    for f in ("pitch", "velocity", "start", "end")), performance.program)
+        return opening
+
+    def _bounded(self, performance: Performance) -> Performance:
+        """Cut over-long notes (with a warning) and refuse what would not fit in memory."""
+        too_long = (performance.end - performance.start) > MAX_NOTE_SECONDS
+        if too_long.any():
+            warnings.warn(f"{int(too_long.sum())} note(s) longer than {MAX_NOTE_SECONDS:.0f} s were cut to "
+                          f"{MAX_NOTE_SECONDS:.0f} s (the corpus's longest note lasts about 3 minutes)", stacklevel=3)
+            end = np.minimum(performance.end, performance.start + MAX_NOTE_SECONDS)
+            performance = Performance(performance.pitch, performance.velocity, performance.start, end,
+                                      performance.program)
+        steps = performance.duration * self.steps_per_second
+        estimate = steps / self.max_shift_steps + 5 * len(performance)  # shifts + (shift, velocity, on, off)
+        if estimate > MAX_EVENTS:
+            raise ValueError(
+                f"this performance lasts {performance.duration:,.0f} s; encoding it would take about "
+                f"{estimate:,.0f} events, more than MAX_EVENTS = {MAX_EVENTS:,}; cut it first "
+                "(performance.slice(start, end)) or encode only an opening (encode(..., max_events=n))"
+            )
+        return performance
 
     # -- decode -------------------------------------------------------------------------
     def decode(self, events: Sequence[int] | np.ndarray) -> Performance:
@@ -295,7 +349,8 @@ class PerformanceEncoding:
         """
         out = self.decode(self.encode(performance))
         q = self.quantize(performance.start)
-        order = np.lexsort((-performance.end, q, performance.pitch))
+        q_off = np.maximum(self.quantize(performance.end), q + 1)
+        order = np.lexsort((-q_off, q, performance.pitch))  # the same order encode keeps by
         first = np.ones(len(order), bool)
         first[1:] = (performance.pitch[order][1:] != performance.pitch[order][:-1]) | (q[order][1:] != q[order][:-1])
         kept = order[first]  # the longest note of each (pitch, onset step), as encode keeps

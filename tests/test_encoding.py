@@ -179,3 +179,31 @@ def test_convention_counts_on_a_hand_made_performance():
     assert counts["steps_with_offs_and_ons"] == 2
     assert counts["first_note_before_velocity"] == 0
     assert counts["velocity_changed"] == 5 and counts["mean_velocity_error"] == 1.0  # 80 → 79 (bin 19's middle)
+
+
+def test_a_note_lasting_days_is_cut_and_a_performance_lasting_months_refused():
+    from course_lib.encoding import MAX_EVENTS, MAX_NOTE_SECONDS
+
+    enc = PerformanceEncoding()
+    with pytest.warns(UserWarning, match="1 note\\(s\\) longer than 300 s"):
+        events = enc.encode(Performance.from_notes([(60, 80, 0.0, 1e7)]))
+    assert len(events) < 400 and enc.decode(events).notes()[0][3] == MAX_NOTE_SECONDS
+    far = Performance.from_notes([(60, 80, 0.0, 1.0), (62, 80, 1e7, 1e7 + 1)])
+    with pytest.raises(ValueError, match="MAX_EVENTS"):
+        enc.encode(far)
+    assert MAX_EVENTS > 100 * 2255  # the corpus's longest work (2,255 s) encodes
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(21, 108), st.integers(1, 127), st.floats(0, 30), st.floats(0.01, 5)),
+                max_size=40),
+       st.integers(0, 120))
+def test_an_opening_encodes_like_the_opening_of_the_whole(notes, n):
+    perf = Performance.from_notes([(p, v, s, s + d) for p, v, s, d in notes])
+    enc = PerformanceEncoding()
+    assert np.array_equal(enc.encode(perf, max_events=n), enc.encode(perf)[:n])
+
+
+def test_an_opening_of_a_very_long_file_costs_what_the_opening_costs():
+    far = Performance.from_notes([(60, 80, 0.0, 1.0), (62, 80, 1e7, 1e7 + 1)])
+    assert len(PerformanceEncoding().encode(far, max_events=50)) == 50

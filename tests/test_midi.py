@@ -132,3 +132,14 @@ def test_one_missing_note_off_does_not_shift_every_later_note():
     notes = [(s, e) for _, _, s, e in read_midi_bytes(_smf([track])).notes()]
     assert notes[:3] == [(0.0, 0.5), (0.5, 1.0), (1.5, 2.0)]
     assert all(e - s <= 0.5 for s, e in notes)
+
+
+def test_write_midi_refuses_times_a_midi_file_cannot_store(tmp_path):
+    from course_lib.midi import MAX_WRITE_SECONDS
+
+    ok = Performance.from_notes([(60, 80, 0.0, 1.0), (62, 80, MAX_WRITE_SECONDS - 2, MAX_WRITE_SECONDS - 1)])
+    assert read_midi(write_midi(ok, tmp_path / "long.mid")).notes()[-1][3] == pytest.approx(MAX_WRITE_SECONDS - 1)
+    for end in (MAX_WRITE_SECONDS + 10, 2.2e6, 1e9):
+        with pytest.raises(MidiError, match="later than a MIDI file"):
+            write_midi(Performance.from_notes([(60, 80, 0.0, 1.0), (62, 80, end - 1, end)]), tmp_path / "x.mid")
+    assert not (tmp_path / "x.mid").exists()
