@@ -362,3 +362,32 @@ def test_whole_corpus_loads_fast_with_every_period(tmp_path, monkeypatch):
     assert len({w.id for w in works}) == len(works)
     reels = [w for w in works if w.collection == "ryansMammoth" and w.tune_type]
     assert len(reels) > 1000
+
+
+@pytest.mark.parametrize("wrong", ["pitch", "velocity", "times", "missing field", "no works entry"])
+def test_a_well_formed_but_wrong_cache_is_reported_and_replaced(tmp_path, capsys, wrong):
+    import json
+
+    first = corpus.load_works(collections=["verdi"], cache_dir=tmp_path, progress=False, workers=1)
+    path = tmp_path / "corpus" / "verdi.npz"
+    with np.load(path) as npz:
+        arrays = {k: npz[k].copy() for k in npz.files}
+    meta = json.loads(arrays["meta"].tobytes().decode())
+    if wrong == "pitch":
+        arrays["pitch"][0] = 200
+    elif wrong == "velocity":
+        arrays["velocity"][0] = 0
+    elif wrong == "times":
+        arrays["end"][0] = arrays["start"][0] - 1
+    elif wrong == "missing field":
+        del meta["works"][0]["source"]
+    else:
+        del meta["failures"]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    assert corpus._Collection.read(path, "verdi")[0] is None
+    capsys.readouterr()
+    again = corpus.load_works(collections=["verdi"], cache_dir=tmp_path, progress=False, workers=1)
+    assert "damaged" in capsys.readouterr().err
+    assert [w.performance for w in again] == [w.performance for w in first]

@@ -132,6 +132,9 @@ class _Collection:
                 or np.any(np.diff(offsets) < 0)
                 or any(len(arrays[k]) != n for k in ("velocity", "start", "end"))):
             return None, "is damaged (array lengths disagree)"
+        wrong = _wrong_content(meta, arrays)
+        if wrong:
+            return None, f"is damaged ({wrong})"
         return cls(name, meta["works"], failures=[tuple(f) for f in meta["failures"]], empty=meta["empty"],
                    files=meta["files"], seconds=meta["build_seconds"], **arrays), ""
 
@@ -139,6 +142,29 @@ class _Collection:
         o = self.offsets
         return [Performance(self.pitch[a:b], self.velocity[a:b], self.start[a:b], self.end[a:b])
                 for a, b in itertools.pairwise(o)]
+
+
+# Every work record carries these (a cache written by hand or by another version may not).
+WORK_FIELDS = ("id", "title", "composer_raw", "source", "meter", "key", "tune_type")
+
+
+def _wrong_content(meta: dict, arrays: dict) -> str:
+    """What is wrong with a well-formed cache's content ("" if nothing): notes a Performance
+    would refuse, or work records without the fields load_works reads."""
+    for key in ("works", "failures", "empty", "files", "build_seconds"):
+        if key not in meta:
+            return f"no {key!r} entry"
+    for work in meta["works"]:
+        missing = [f for f in WORK_FIELDS if not isinstance(work, dict) or f not in work]
+        if missing:
+            return f"a work without {', '.join(missing)}"
+    pitch, velocity, start, end = (arrays[k] for k in ("pitch", "velocity", "start", "end"))
+    if len(pitch) and (pitch.max() > 127 or velocity.min() < 1 or velocity.max() > 127):
+        return "pitches or velocities outside 1–127"
+    if len(start) and not (np.isfinite(start).all() and np.isfinite(end).all()
+                           and start.min() >= 0 and (end > start).all()):
+        return "note times that are not 0 <= start < end"
+    return ""
 
 
 # ----------------------------------------------------------------------------------------
