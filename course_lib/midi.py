@@ -28,7 +28,7 @@ import os
 import struct
 import warnings
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -59,35 +59,27 @@ class MidiError(ValueError):
     """A file that is not a readable MIDI file (the message names the file and the problem)."""
 
 
+def _count(meaning: str):
+    """A counter of MidiReport, with what it counts."""
+    return field(default=0, metadata={"meaning": meaning})
+
+
 @dataclass(frozen=True)
 class MidiReport:
-    """What reading one file found, rule by rule (see the module docstring).
+    """What reading one file found, rule by rule (see the module docstring); each field's
+    ``metadata["meaning"]`` says what it counts."""
 
-    Attributes:
-        notes: notes returned.
-        zero_length: note-ons whose note-off fell on the same tick (dropped).
-        unisons: note-ons struck again on the same tick (two voices on one key: one note kept).
-        restruck: notes ended because their pitch was struck again before any release.
-        unterminated: notes still sounding at the end of their track (ended there).
-        stray_releases: note-offs with no sounding note of their pitch (ignored).
-        pedal_held: notes the sustain pedal made longer.
-        drum_notes: notes on channel 10 (left out).
-        clamped_velocities: velocities above 127 (a damaged file) set to 127.
-        tracks: track chunks read.
-        tempo_changes: tempo events, from all tracks.
-    """
-
-    notes: int = 0
-    zero_length: int = 0
-    unisons: int = 0
-    restruck: int = 0
-    unterminated: int = 0
-    stray_releases: int = 0
-    pedal_held: int = 0
-    drum_notes: int = 0
-    clamped_velocities: int = 0
-    tracks: int = 0
-    tempo_changes: int = 0
+    notes: int = _count("notes returned")
+    zero_length: int = _count("note-ons whose note-off fell on the same tick (dropped)")
+    unisons: int = _count("note-ons struck again on the same tick (two voices on one key: one note kept)")
+    restruck: int = _count("notes ended because their pitch was struck again before any release")
+    unterminated: int = _count("notes still sounding at the end of their track (ended there)")
+    stray_releases: int = _count("note-offs with no sounding note of their pitch (ignored)")
+    pedal_held: int = _count("notes the sustain pedal made longer")
+    drum_notes: int = _count("notes on channel 10 (left out)")
+    clamped_velocities: int = _count("velocities above 127 (a damaged file) set to 127")
+    tracks: int = _count("track chunks read")
+    tempo_changes: int = _count("tempo events, from all tracks")
 
 
 def read_midi(path: str | os.PathLike, *, sustain: bool = True) -> Performance:
