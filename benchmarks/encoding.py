@@ -24,7 +24,7 @@ from course_lib.midi import read_midi, write_midi
 
 def parse_libraries(paths: list[Path]) -> None:
     """Time reading the same MIDI files with each library that is installed."""
-    readers = {"symusic (course_lib.midi.read_midi)": lambda p: read_midi(p)}
+    readers = {"course_lib.midi.read_midi (tick-exact)": lambda p: read_midi(p)}
     try:
         import pretty_midi
 
@@ -47,7 +47,7 @@ def parse_libraries(paths: list[Path]) -> None:
     for name, read in readers.items():
         t = median_seconds(lambda: [read(p) for p in paths], repeat=3)
         base = base or t
-        print(f"  {name:38s} {t:7.3f} s   ({t / base:5.1f}× symusic)")
+        print(f"  {name:38s} {t:7.3f} s   ({t / base:5.1f}× read_midi)")
 
 
 def main() -> None:
