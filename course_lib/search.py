@@ -7,6 +7,10 @@ Where a strategy is chosen: :data:`STRATEGIES`, one table of the strategies (nam
 function that runs it, its options and their defaults), and :func:`generate`, the one
 entry point that the studio, the command line and chapter 6's RAG call.
 
+Constrained decoding: every strategy takes ``max_note_seconds`` (a common option), and
+:class:`course_lib.constraints.NoteLimit` — one place, used by the event loop of sampling and
+greedy search and by the loop of both beam searches — keeps every note within it.
+
 Notebook: notebooks/05_beam_vs_stochastic_search.ipynb (sampling also in notebooks/02_teacher_forcing.ipynb)
 """
 
@@ -19,11 +23,13 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .constraints import DEFAULT_MAX_NOTE_SECONDS, NoteLimit
 from .encoding import PerformanceEncoding
 
 __all__ = ["greedy", "sample", "generate_seconds", "filter_logits", "Hypothesis", "beam_search",
            "stochastic_beam_search", "beam_step", "gumbel_top_k", "truncated_gumbel", "neutral_primer",
-           "Strategy", "STRATEGIES", "COMMON_OPTIONS", "get_strategy", "generate"]
+           "Strategy", "STRATEGIES", "COMMON_OPTIONS", "get_strategy", "generate", "NoteLimit",
+           "DEFAULT_MAX_NOTE_SECONDS"]
 
 NEUTRAL_VELOCITY = 70   # the MIDI velocity of the primer used when none is given
 MAX_EVENTS = 20_000     # a generation that runs for seconds stops here even if the clock hardly moves
@@ -59,6 +65,10 @@ def _controls_at(controls, t: int, batch: int, device) -> torch.Tensor | None:
     return c.expand(batch, -1)
 
 
+def _note_limit(max_note_seconds: float | None, primer, batch: int, encoding) -> NoteLimit | None:
+    return None if max_note_seconds is None else NoteLimit(max_note_seconds, primer, batch, encoding)
+
+
 @torch.no_grad()
 def _prime(model, primer: torch.Tensor, batch: int, controls, device):
     """Feed the primer; returns (logits after its last event, state)."""
@@ -69,14 +79,16 @@ def _prime(model, primer: torch.Tensor, batch: int, controls, device):
 
 
 @torch.no_grad()
-def _event_stream(model, primer: torch.Tensor, choose, controls, batch: int):
-    """Yield one (B,) tensor of events per step, forever: ``choose(logits)`` picks each one,
-    the model's state stays inside."""
+def _event_stream(model, primer: torch.Tensor, choose, controls, batch: int, limit: NoteLimit | None = None):
+    """Yield one (B,) tensor of events per step, forever: ``choose(logits)`` picks each one
+    (from the logits ``limit`` allows, if given), the model's state stays inside."""
     device = _device(model)
     logits, state = _prime(model, primer, batch, controls, device)
     t = len(primer)
     while True:
-        event = choose(logits)
+        event = choose(logits if limit is None else limit.apply(logits))
+        if limit is not None:
+            limit.feed(event.numpy())
         yield event
         logits, state = model.step(event.to(device), _controls_at(controls, t, batch, device), state)
         t += 1
@@ -151,20 +163,29 @@ def neutral_primer(encoding: PerformanceEncoding | None = None) -> np.ndarray:
     return np.array([enc.velocity(int(enc.velocity_to_bin(NEUTRAL_VELOCITY)))], dtype=np.int64)
 
 
-def greedy(model, primer: Sequence[int], steps: int, controls=None) -> np.ndarray:
+def greedy(model, primer: Sequence[int], steps: int, controls=None, *, max_note_seconds: float | None = None,
+           encoding: PerformanceEncoding | None = None) -> np.ndarray:
     """The most likely event at every step.
+
+    Args:
+        max_note_seconds: no note longer than this (constrained decoding, :class:`NoteLimit`);
+            None: no limit.
+        encoding: the event vocabulary the limit reads (default: the course's).
 
     Returns:
         ``steps`` generated event ids (primer excluded).
 
     Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
     """
-    return _take(_event_stream(model, _check_primer(primer), _most_likely, controls, 1), steps, 1)[0]
+    primer = _check_primer(primer)
+    limit = _note_limit(max_note_seconds, primer, 1, encoding)
+    return _take(_event_stream(model, primer, _most_likely, controls, 1, limit), steps, 1)[0]
 
 
 def sample(model, primer: Sequence[int], steps: int, temperature: float = 1.0, top_k: int | None = None,
            top_p: float | None = None, controls=None, generator: torch.Generator | None = None,
-           num_samples: int | None = None) -> np.ndarray:
+           num_samples: int | None = None, *, max_note_seconds: float | None = None,
+           encoding: PerformanceEncoding | None = None) -> np.ndarray:
     """Ancestral sampling with temperature, top-k and top-p.
 
     Args:
@@ -176,6 +197,9 @@ def sample(model, primer: Sequence[int], steps: int, temperature: float = 1.0, t
         controls: one vector (C,) for the whole generation or one per step (T, C).
         generator: a ``torch.Generator`` for reproducible draws.
         num_samples: draw this many sequences in one batch (returns (N, steps)).
+        max_note_seconds: no note longer than this (constrained decoding, :class:`NoteLimit`:
+            the limit masks the logits before temperature, top-k and top-p); None: no limit.
+        encoding: the event vocabulary the limit reads (default: the course's).
 
     Returns:
         ``steps`` generated ids (primer excluded), or an (N, steps) array.
@@ -184,14 +208,17 @@ def sample(model, primer: Sequence[int], steps: int, temperature: float = 1.0, t
     """
     choose = _sampling(temperature, top_k, top_p, generator)
     batch = _check_batch(num_samples)
-    out = _take(_event_stream(model, _check_primer(primer), choose, controls, batch), steps, batch)
+    primer = _check_primer(primer)
+    limit = _note_limit(max_note_seconds, primer, batch, encoding)
+    out = _take(_event_stream(model, primer, choose, controls, batch, limit), steps, batch)
     return out if num_samples is not None else out[0]
 
 
 def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None, *, temperature: float = 1.0,
                      top_k: int | None = None, top_p: float | None = None, controls=None,
                      generator: torch.Generator | None = None, encoding: PerformanceEncoding | None = None,
-                     max_events: int = MAX_EVENTS, num_samples: int | None = None, progress: bool = False):
+                     max_events: int = MAX_EVENTS, num_samples: int | None = None, progress: bool = False,
+                     max_note_seconds: float | None = None):
     """Sample until the music lasts ``seconds`` (counting time-shift events).
 
     Args:
@@ -200,6 +227,7 @@ def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None,
         max_events: stop here even if the model hardly moves the clock.
         num_samples: draw this many pieces at once (one batched step per event).
         progress: show a progress bar (in seconds of music).
+        max_note_seconds: no note longer than this (:class:`NoteLimit`); None: no limit.
 
     Returns:
         The generated events (primer excluded), ending where ``seconds`` is reached;
@@ -209,16 +237,17 @@ def generate_seconds(model, seconds: float, primer: Sequence[int] | None = None,
     """
     choose = _sampling(temperature, top_k, top_p, generator)
     pieces = _for_seconds(model, primer, choose, seconds, controls=controls, encoding=encoding,
-                          max_events=max_events, batch=_check_batch(num_samples), progress=progress)
+                          max_events=max_events, batch=_check_batch(num_samples), progress=progress,
+                          max_note_seconds=max_note_seconds)
     return pieces[0] if num_samples is None else pieces
 
 
 def _for_seconds(model, primer, choose, seconds: float, *, controls, encoding, max_events: int, batch: int,
-                 progress: bool) -> list[np.ndarray]:
+                 progress: bool, max_note_seconds: float | None = None) -> list[np.ndarray]:
     """Events chosen one step at a time until each of ``batch`` pieces lasts ``seconds``."""
     enc = encoding or PerformanceEncoding()
     primer = _check_primer(neutral_primer(enc) if primer is None else primer)
-    stream = _event_stream(model, primer, choose, controls, batch)
+    stream = _event_stream(model, primer, choose, controls, batch, _note_limit(max_note_seconds, primer, batch, enc))
     target = round(seconds * enc.steps_per_second)
     elapsed = np.zeros(batch, dtype=np.int64)
     ends = np.full(batch, -1)  # where each piece reached `seconds` (-1: not yet)
@@ -285,34 +314,46 @@ def _check_beam(beam_size: int, temperature: float = 1.0) -> None:
         raise ValueError(f"temperature must be > 0, got {temperature}")
 
 
-def _run_beams(model, primer, steps: int, beam_size: int, controls, choose, progress: bool = False):
-    """The shared loop: ``choose(logprobs (B, V)) → (parents, events)`` picks the next beams;
-    the history, the model's state and the true log-probabilities follow the back-pointers."""
+def _run_beams(model, primer, steps: int, beam_size: int, controls, choose, progress: bool = False,
+               max_note_seconds: float | None = None, encoding: PerformanceEncoding | None = None):
+    """The shared loop: ``choose(logprobs (B, V)) → (parents, events)`` picks the next beams from
+    the log-probabilities the note limit allows (renormalised, :class:`NoteLimit`); the history,
+    the model's state, the limit's clocks, the model's own log-probabilities and the constrained
+    ones follow the back-pointers. Returns (histories, log p, log q)."""
     device = _device(model)
     primer = _check_primer(primer)
     steps = _check_steps(steps)
+    limit = _note_limit(max_note_seconds, primer, 1, encoding)
     logits, state = _prime(model, primer, 1, controls, device)
     history = torch.zeros(1, 0, dtype=torch.long)
     logprob = torch.zeros(1, dtype=torch.float64)
+    constrained = torch.zeros(1, dtype=torch.float64)
     times = range(steps)
     if progress:
         from tqdm.auto import tqdm
         times = tqdm(times, desc=f"beam of {beam_size}", unit="event")
     for t in times:
-        logprobs = torch.log_softmax(logits.double().cpu(), -1)
+        logits = logits.double().cpu()
+        model_logprobs = torch.log_softmax(logits, -1)
+        logprobs = model_logprobs if limit is None else torch.log_softmax(limit.apply(logits), -1)
         parents, events = choose(logprobs)
         history = torch.cat([history[parents], events[:, None]], 1)
-        logprob = logprob[parents] + logprobs[parents, events]
+        logprob = logprob[parents] + model_logprobs[parents, events]
+        constrained = constrained[parents] + logprobs[parents, events]
+        if limit is not None:
+            limit.reorder(parents.numpy())
+            limit.feed(events.numpy())
         if t + 1 < steps:  # the last events need no prediction after them
             state = model.reorder_state(state, parents.to(device))
             logits, state = model.step(events.to(device),
                                        _controls_at(controls, len(primer) + t, len(events), device), state)
-    return history.numpy(), logprob.numpy()
+    return history.numpy(), logprob.numpy(), constrained.numpy()
 
 
 @torch.no_grad()
 def beam_search(model, primer: Sequence[int], steps: int, beam_size: int, controls=None,
-                length_penalty: float = 0.0, progress: bool = False) -> list[Hypothesis]:
+                length_penalty: float = 0.0, progress: bool = False, *, max_note_seconds: float | None = None,
+                encoding: PerformanceEncoding | None = None) -> list[Hypothesis]:
     """Keep the ``beam_size`` most likely sequences at every step.
 
     All beams advance in one batched ``model.step`` call per time step, and the state
@@ -324,6 +365,10 @@ def beam_search(model, primer: Sequence[int], steps: int, beam_size: int, contro
             dividing the final scores. Hypotheses here all have ``steps`` events (there is
             no end event), so it rescales the scores without reordering them.
         progress: show a progress bar over the steps.
+        max_note_seconds: no note longer than this (constrained decoding, :class:`NoteLimit`):
+            the beams are ranked by the renormalised constrained log-probability (``.score``),
+            ``.logprob`` stays the model's; None: no limit.
+        encoding: the event vocabulary the limit reads (default: the course's).
 
     Returns:
         ``beam_size`` distinct hypotheses (fewer if fewer sequences are possible), best first.
@@ -338,9 +383,10 @@ def beam_search(model, primer: Sequence[int], steps: int, beam_size: int, contro
         scores, parents, events = beam_step(scores, logprobs, beam_size)
         return parents, events
 
-    history, logprob = _run_beams(model, primer, steps, beam_size, controls, choose, progress)
+    history, logprob, ranked = _run_beams(model, primer, steps, beam_size, controls, choose, progress,
+                                          max_note_seconds, encoding)
     penalty = ((5 + steps) / 6) ** length_penalty
-    return [Hypothesis(h, float(lp), float(lp) / penalty) for h, lp in zip(history, logprob)]
+    return [Hypothesis(h, float(lp), float(r) / penalty) for h, lp, r in zip(history, logprob, ranked)]
 
 
 def _log1mexp(x: torch.Tensor) -> torch.Tensor:
@@ -380,7 +426,8 @@ def gumbel_top_k(logprobs: torch.Tensor, k: int, generator: torch.Generator | No
 @torch.no_grad()
 def stochastic_beam_search(model, primer: Sequence[int], steps: int, beam_size: int, temperature: float = 1.0,
                            controls=None, generator: torch.Generator | None = None,
-                           progress: bool = False) -> list[Hypothesis]:
+                           progress: bool = False, *, max_note_seconds: float | None = None,
+                           encoding: PerformanceEncoding | None = None) -> list[Hypothesis]:
     """``beam_size`` distinct sequences sampled without replacement from the model
     (Gumbel-top-k; Kool, van Hoof & Welling 2019, arXiv 1903.06059).
 
@@ -390,11 +437,15 @@ def stochastic_beam_search(model, primer: Sequence[int], steps: int, beam_size: 
 
     Args:
         progress: show a progress bar over the steps.
+        max_note_seconds: no note longer than this (constrained decoding, :class:`NoteLimit`):
+            the hypotheses are then drawn without replacement from the constrained model, p
+            renormalised over the allowed events at every step; None: no limit.
+        encoding: the event vocabulary the limit reads (default: the course's).
 
     Returns:
         The hypotheses in order of their perturbed scores (``.score``): the first is an
-        exact sample from the model; ``.logprob`` is the model's log-probability, without
-        noise or temperature.
+        exact sample from the model (the constrained one, with a limit); ``.logprob`` is the
+        model's log-probability, without noise, temperature or constraint.
 
     Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
     """
@@ -413,7 +464,8 @@ def stochastic_beam_search(model, primer: Sequence[int], steps: int, beam_size: 
         phi, g = child_phi[parents, events], best
         return parents, events
 
-    history, logprob = _run_beams(model, primer, steps, beam_size, controls, choose, progress)
+    history, logprob, _ = _run_beams(model, primer, steps, beam_size, controls, choose, progress,
+                                     max_note_seconds, encoding)
     if steps == 0:
         return [Hypothesis(history[0], 0.0, 0.0)]
     return [Hypothesis(h, float(lp), float(s)) for h, lp, s in zip(history, logprob, g.numpy())]
@@ -422,7 +474,8 @@ def stochastic_beam_search(model, primer: Sequence[int], steps: int, beam_size: 
 # -- the strategies in one table, and the one entry point -----------------------------------
 # Options that are not a strategy's own: each strategy reads those it needs. An option that
 # holds for every strategy (a constraint on the events, say) is added here and read by the runners.
-COMMON_OPTIONS = {"controls": None, "generator": None, "encoding": None, "progress": False}
+COMMON_OPTIONS = {"controls": None, "generator": None, "encoding": None, "progress": False,
+                  "max_note_seconds": None}
 
 
 @dataclass(frozen=True)
@@ -465,8 +518,10 @@ def _run_stepwise(choose, model, primer, steps, seconds, common, num_samples=Non
     if seconds is not None:
         return _for_seconds(model, primer, choose, seconds, controls=common["controls"], encoding=common["encoding"],
                             max_events=MAX_EVENTS if steps is None else steps, batch=batch,
-                            progress=common["progress"])
-    return list(_take(_event_stream(model, _check_primer(primer), choose, common["controls"], batch), steps, batch))
+                            progress=common["progress"], max_note_seconds=common["max_note_seconds"])
+    primer = _check_primer(primer)
+    limit = _note_limit(common["max_note_seconds"], primer, batch, common["encoding"])
+    return list(_take(_event_stream(model, primer, choose, common["controls"], batch, limit), steps, batch))
 
 
 def _run_sample(model, primer, steps, seconds, common, *, temperature, top_k, top_p, num_samples):
@@ -479,14 +534,16 @@ def _run_greedy(model, primer, steps, seconds, common):
 
 
 def _run_beam(model, primer, steps, seconds, common, *, beam_size, length_penalty):
-    found = beam_search(model, primer, steps, beam_size, controls=common["controls"],
-                        length_penalty=length_penalty, progress=common["progress"])
+    found = beam_search(model, primer, steps, beam_size, controls=common["controls"], length_penalty=length_penalty,
+                        progress=common["progress"], max_note_seconds=common["max_note_seconds"],
+                        encoding=common["encoding"])
     return [h.events for h in found]
 
 
 def _run_stochastic_beam(model, primer, steps, seconds, common, *, beam_size, temperature):
     found = stochastic_beam_search(model, primer, steps, beam_size, temperature, controls=common["controls"],
-                                   generator=common["generator"], progress=common["progress"])
+                                   generator=common["generator"], progress=common["progress"],
+                                   max_note_seconds=common["max_note_seconds"], encoding=common["encoding"])
     return [h.events for h in found]
 
 
@@ -531,7 +588,8 @@ def generate(model, primer: Sequence[int] | None = None, steps: int | None = Non
         every: return every candidate (each beam, each sample), not only the first.
         **options: the strategy's own (``STRATEGIES[strategy].options``: temperature, top_k,
             top_p, num_samples, beam_size, length_penalty) and the common ones
-            (:data:`COMMON_OPTIONS`: controls, generator, encoding, progress).
+            (:data:`COMMON_OPTIONS`: controls, generator, encoding, progress, and ``max_note_seconds``,
+            the longest note, by constrained decoding — :class:`NoteLimit`; None, the default: no limit).
 
     Returns:
         The generated event ids (primer excluded) of the first candidate: the sample, the

@@ -112,8 +112,9 @@ def test_gumbel_top_k_samples_without_replacement_as_the_distribution_says():
     assert chisquare(observed, (probs * 4000).numpy()).pvalue > 0.01
 
 
-def test_stochastic_beam_samples_are_distinct_and_the_first_is_a_sample_from_the_model():
-    # two steps over three events each: nine sequences with known probabilities
+@pytest.mark.parametrize("max_note_seconds", [None, 5.0])   # 5 s: a note limit that never binds here
+def test_stochastic_beam_samples_are_distinct_and_the_first_is_a_sample_from_the_model(max_note_seconds):
+    # two steps over three events each (note-ons, no time passes): nine sequences with known probabilities
     table = {(0,): {1: 0.5, 2: 0.3, 3: 0.2}}
     second = {1: {1: 0.6, 2: 0.3, 3: 0.1}, 2: {1: 0.2, 2: 0.2, 3: 0.6}, 3: {1: 0.34, 2: 0.33, 3: 0.33}}
     table.update({(0, a): row for a, row in second.items()})
@@ -124,13 +125,13 @@ def test_stochastic_beam_samples_are_distinct_and_the_first_is_a_sample_from_the
     firsts = Counter()
     runs = 3000
     for _ in range(runs):
-        beams = stochastic_beam_search(model, [0], 2, beam_size=4, generator=g)
+        beams = stochastic_beam_search(model, [0], 2, beam_size=4, generator=g, max_note_seconds=max_note_seconds)
         assert len({tuple(h.events) for h in beams}) == 4
         assert all(a.score >= b.score for a, b in zip(beams, beams[1:]))
         firsts[tuple(beams[0].events.tolist())] += 1
     observed = [firsts[s] for s in sequences]
     assert chisquare(observed, expected * runs).pvalue > 0.01
-    everything = stochastic_beam_search(model, [0], 2, beam_size=9, generator=g)
+    everything = stochastic_beam_search(model, [0], 2, beam_size=9, generator=g, max_note_seconds=max_note_seconds)
     assert sorted(tuple(h.events) for h in everything) == sorted(sequences)
     for h in everything:
         assert h.logprob == pytest.approx(math.log(model.probability([0], h.events)))
