@@ -135,6 +135,8 @@ def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]]
     length (each release then ends the one note sounding), once every note still open at
     the end of its track is closed there (the note-offs appended to each track). Files with
     sustain pedal messages go the other way: symusic does not say which channel a track is.
+    Notes are compared within a track *name*, since symusic splits a track at its program
+    changes (two notes of one key can then sit in two parts of one name).
     """
     if division & 0x8000 or not all(data[end - 3:end] == b"\xff\x2f\x00" for _, end in chunks):
         return None
@@ -146,13 +148,17 @@ def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]]
         return None
     if any(len(track.controls) and (track.controls.numpy()["number"] == 64).any() for track in score.tracks):
         return None
-    tracks = [track.notes.numpy() for track in score.tracks if not track.is_drum and len(track.notes)]
+    kept = [track for track in score.tracks if not track.is_drum and len(track.notes)]
+    tracks = [track.notes.numpy() for track in kept]
     tempos = [(t.time, t.mspq) for t in score.tempos]
     if len({tick for tick, _ in tempos}) < len(tempos):  # which of two tempi on one tick wins: ask the rules
         return None
     if not tracks:
         return Performance.empty()
-    number = np.repeat(np.arange(len(tracks)), [len(t["time"]) for t in tracks])
+    # symusic splits a MIDI track at program changes (the parts keep the track's name) and
+    # does not say which channel a part plays on: compare notes of one name and pitch.
+    names = {name: i for i, name in enumerate(dict.fromkeys(track.name for track in kept))}
+    number = np.repeat([names[track.name] for track in kept], [len(t["time"]) for t in tracks])
     start, duration, pitch, velocity = (np.concatenate([t[f] for t in tracks]).astype(np.int64)
                                         for f in ("time", "duration", "pitch", "velocity"))
     if (duration <= 0).any() or (pitch < 0).any() or (pitch > 127).any() or (velocity < 1).any():

@@ -358,3 +358,11 @@ def test_the_fast_path_takes_plain_files_and_leaves_the_rest_to_the_rules(reader
     assert not taken((0, on(60)), (0, off(60)))  # zero length
     assert not taken((0, on(60)), (0, pedal(127)), (480, off(60)))  # pedal: channel unknown to symusic
     assert not taken((0, on(60)), (240, on(60)))  # two notes left open at the end
+
+
+def test_a_program_change_between_two_strikes_of_one_key_keeps_the_rules():
+    # symusic files the two notes under two programs; the rules still pair them on one key
+    body = track((0, b"\xff\x03\x03abc"), (0, on(60)), (16, b"\xc0\x28"), (16, on(60, 80)),
+                 (32, off(60)), (48, off(60)))
+    notes = read_midi_bytes(smf([body], division=96)).notes()
+    assert [(p, v, s, e) for p, v, s, e in notes] == [(60, 100, 0.0, 1 / 12), (60, 80, 1 / 12, 1 / 6)]
