@@ -86,6 +86,9 @@ def with_header(nb: nbformat.NotebookNode, path: str) -> nbformat.NotebookNode:
     """``nb`` with its header cells (re)written: the link first, the install cell before the first code cell."""
     cells = [c for c in nb.cells if not _is_header(c)]
     badge, install = header_cells(path, widgets="ipywidgets" in _code(cells) or "StudioView" in _code(cells))
+    # A notebook run from the top (tools/run_notebooks.py) numbers the install cell: keep that.
+    install.execution_count = next((c.get("execution_count") for c in nb.cells if INSTALL_TAG in
+                                    c.get("metadata", {}).get("tags", [])), None)
     first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
     nb.cells = [badge] + cells[:first_code] + [install] + cells[first_code:]
     return nb
