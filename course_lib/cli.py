@@ -100,8 +100,11 @@ def _generate(args: argparse.Namespace) -> int:
     strategy = get_strategy(args.strategy)
     options = {name: getattr(args, name) for name in strategy.options if getattr(args, name, None) is not None}
     length = {"seconds": args.seconds} if strategy.stepwise else {"steps": args.events}
+    print(f"no note longer than {args.max_note_seconds:g} s (constrained decoding; --max-note-seconds 0 turns it off)"
+          if args.max_note_seconds else "no limit on note length (--max-note-seconds none)")
     pieces = generate(model, primer, strategy=args.strategy, every=True, **length, **options, controls=controls,
-                      generator=torch.Generator().manual_seed(args.seed), encoding=enc, progress=not args.quiet)
+                      generator=torch.Generator().manual_seed(args.seed), encoding=enc, progress=not args.quiet,
+                      max_note_seconds=args.max_note_seconds)
     out = Path(args.out)
     for rank, events in enumerate(pieces, 1):
         path = out if rank == 1 else out.with_name(f"{out.stem}-{rank}{out.suffix}")
@@ -201,8 +204,23 @@ def _train_arguments(train: argparse.ArgumentParser) -> None:
     train.add_argument("--quiet", action="store_true")
 
 
+def _max_note_seconds(text: str) -> float | None:
+    """``--max-note-seconds``: a number of seconds above 0, or 0 / none / off for no limit."""
+    if text.strip().lower() in ("none", "off"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (or none)") from None
+    if value == 0:
+        return None
+    if not 0.01 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be at least 0.01 s (one clock step), or 0/none for no limit; got {text}")
+    return value
+
+
 def _generate_arguments(generate: argparse.ArgumentParser) -> None:
-    from .search import STRATEGIES
+    from .search import DEFAULT_MAX_NOTE_SECONDS, STRATEGIES
 
     generate.add_argument("--checkpoint", required=True, help="a run folder or a .pt file")
     generate.add_argument("--strategy", default="sample", choices=list(STRATEGIES),
@@ -214,6 +232,9 @@ def _generate_arguments(generate: argparse.ArgumentParser) -> None:
     generate.add_argument("--temperature", type=float, default=1.0)
     generate.add_argument("--top-k", type=int)
     generate.add_argument("--top-p", type=float)
+    generate.add_argument("--max-note-seconds", type=_max_note_seconds, default=DEFAULT_MAX_NOTE_SECONDS, metavar="S",
+                          help="no note held longer than S seconds: constrained decoding forces its NOTE_OFF "
+                               "(default %(default)g, the corpus's 99.9th-percentile note; 0 or none: no limit)")
     generate.add_argument("--control", action="append", metavar="NAME=VALUE",
                           help="a control of a conditioned model, e.g. density=6, period=Baroque, 'key=D minor', "
                                "pitch_classes=1,0,1,0,1,1,0,1,0,1,0,1 (repeat the option; others are missing)")
