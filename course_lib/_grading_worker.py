@@ -149,7 +149,7 @@ def run_job(job: dict, out) -> None:
         note = _copy_folder(path.parent, work, path.name, int(job["copy_mb"]) << 20)
         if note:
             notes.append(note)
-        for sub in ("home", "tmp", "ipython"):
+        for sub in ("home", "tmp", "ipython", "ipc"):
             (root / sub).mkdir()
         spec = root / "spec.json"
         fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -172,7 +172,12 @@ def run_job(job: dict, out) -> None:
         env.pop("JPY_PARENT_PID", None)
 
         specs = KernelSpecManager(kernel_dirs=[str(root / "kernels")])
-        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
+        # Unix sockets in the private folder rather than TCP ports (no port another process can
+        # take between choosing it and binding it, nothing listening on the network), where the
+        # path is short enough for a socket's name.
+        sockets = root / "ipc" / "kernel"
+        ipc = {"transport": "ipc", "ip": str(sockets)} if len(str(sockets)) < 90 else {}
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, **ipc)
         client = _kernel_client_class()(
             prepared, km=km, timeout=job["timeout"], allow_errors=True, shutdown_kernel="immediate",
             startup_timeout=120, output_limit=int(job["limits"]["output_chars"]) * 2)

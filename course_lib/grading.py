@@ -386,10 +386,10 @@ def _run_worker(path: str, options: dict, live: dict, key: bytes, root: str) -> 
             time.sleep(0.05)
         timed_out = not _exited(proc)
         _kill_group(proc.pid)                 # the worker and anything left in its session
+        reader.join(10)                       # its output ends with it
         _kill_group(events.get("kernel"))     # the kernel's own group, if the worker could not
         returncode = proc.wait()
         live.pop(proc.pid, None)
-        reader.join(10)
         if timed_out:
             events["stopped"] = (f"it ran past {options['notebook_timeout']} s in all and was stopped; "
                                  "the checks after that point did not run")
