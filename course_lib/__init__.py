@@ -5,6 +5,7 @@ The names notebooks use most are here; each idea lives in its own module
 """
 
 import importlib
+import pkgutil
 
 from .encoding import PerformanceEncoding
 from .midi import MidiError, read_midi, write_midi
@@ -14,11 +15,9 @@ __version__ = "0.1.0"
 
 __all__ = ["Performance", "PerformanceEncoding", "MidiError", "read_midi", "write_midi", "__version__"]
 
-_MODULES = {
-    "attention", "audio", "augment", "checks", "cli", "controls", "corpus", "data", "encoding", "exercises",
-    "metrics", "midi", "models", "notation", "performance", "plots", "pretrained", "rag", "retrieval", "search",
-    "style", "toy", "training",
-}
+# Every public module of the package (widgets, grading, workshop, windows, ...), read from the
+# folder itself so that a new module can never be missing here.
+_MODULES = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
 
 
 def __getattr__(name: str):

@@ -25,7 +25,17 @@ from torch import nn
 from .attention import RelativeSelfAttention
 
 __all__ = ["ModelConfig", "RNNConfig", "PerformanceRNN", "TransformerConfig", "MusicTransformer", "Transformer",
-           "build_model", "MODEL_NAMES", "model_profile"]
+           "build_model", "MODEL_KINDS", "KIND_ALIASES", "MODEL_NAMES", "model_kind", "SIZES", "SIZE_ALIASES",
+           "size_name", "model_size", "model_profile"]
+
+# The words for a model (one vocabulary for the code, the registry and the command line):
+# its *kind* is the architecture (``prnn``, ``transformer``, ``music-transformer``), its *size*
+# the architecture's dimensions (``small``: trains on a CPU in minutes; ``large``: the papers'
+# sizes, for a GPU). A shipped model's name starts with its kind (course_lib.pretrained).
+SIZES = ("small", "large")
+# Older spellings, still accepted: a size used to be called a profile, like the training setups.
+SIZE_ALIASES = {"quick": "small", "full": "large"}
+KIND_ALIASES = {"performance_rnn": "prnn", "performance-rnn": "prnn", "music_transformer": "music-transformer"}
 
 
 def dataclass_from_dict(cls, values: dict):
@@ -64,6 +74,28 @@ class ModelConfig:
         return {**values, "control_dim": control_dim}
 
 
+class _BuiltBySize:
+    """``from_size``: a model of its class at a named size (every model kind has one)."""
+
+    kind: str
+    config_class: type
+
+    @classmethod
+    def from_size(cls, size: str = "small", **overrides):
+        """Build the ``'small'`` (CPU) or ``'large'`` (GPU, the paper's dimensions) model.
+
+        Args:
+            size: ``'small'`` or ``'large'`` (``'quick'``/``'full'``, the older words, work too).
+            overrides: fields of the model's config to change, e.g. ``control_dim=24``.
+        """
+        return cls(cls.config_class.from_dict({**model_size(cls.kind, size), **overrides}))
+
+    @classmethod
+    def from_profile(cls, profile: str = "quick", **overrides):
+        """:meth:`from_size` under its older name (``'quick'`` is ``'small'``, ``'full'`` is ``'large'``)."""
+        return cls.from_size(size_name(profile, "profile"), **overrides)
+
+
 @dataclass(frozen=True)
 class RNNConfig(ModelConfig):
     """Everything that defines a PerformanceRNN's shape (saved with every checkpoint):
@@ -82,19 +114,21 @@ class RNNConfig(ModelConfig):
     dropout: float = 0.1
 
 
-PROFILES = {
+RNN_SIZES = {
     # Oore et al. 2018: three LSTM layers of 512 units.
-    "full": RNNConfig(embed_dim=256, hidden_size=512, num_layers=3, dropout=0.1),
+    "large": RNNConfig(embed_dim=256, hidden_size=512, num_layers=3, dropout=0.1),
     # Small enough to learn something in about a minute on two CPU cores.
-    "quick": RNNConfig(embed_dim=64, hidden_size=256, num_layers=2, dropout=0.0),
+    "small": RNNConfig(embed_dim=64, hidden_size=256, num_layers=2, dropout=0.0),
 }
 
 
-class PerformanceRNN(nn.Module):
+class PerformanceRNN(_BuiltBySize, nn.Module):
     """An LSTM over Performance-RNN events, with an optional control vector at every step.
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
+
+    kind, config_class = "prnn", RNNConfig
 
     def __init__(self, config: RNNConfig = RNNConfig()) -> None:
         super().__init__()
@@ -109,18 +143,6 @@ class PerformanceRNN(nn.Module):
         )
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
-
-    @classmethod
-    def from_profile(cls, profile: str = "quick", **overrides) -> "PerformanceRNN":
-        """Build the ``'quick'`` (CPU) or ``'full'`` (Performance RNN: 3 × 512) model.
-
-        Args:
-            profile: ``'quick'`` or ``'full'``.
-            overrides: fields of :class:`RNNConfig` to change, e.g. ``control_dim=24``.
-        """
-        if profile not in PROFILES:
-            raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
-        return cls(RNNConfig.from_dict({**asdict(PROFILES[profile]), **overrides}))
 
     # -- the model interface ------------------------------------------------------------
     def forward(self, events: torch.Tensor, controls: torch.Tensor | None = None) -> torch.Tensor:
@@ -198,11 +220,11 @@ class TransformerConfig(ModelConfig):
     relative: bool = True
 
 
-TRANSFORMER_PROFILES = {
+TRANSFORMER_SIZES = {
     # Close to the paper's piano setting on one GPU (Huang et al. 2018): 6 layers, 512 wide, 8 heads.
-    "full": TransformerConfig(d_model=512, heads=8, layers=6, ff=2048, dropout=0.1, max_distance=2048),
+    "large": TransformerConfig(d_model=512, heads=8, layers=6, ff=2048, dropout=0.1, max_distance=2048),
     # Small enough to learn something in about two minutes on two CPU cores.
-    "quick": TransformerConfig(d_model=128, heads=4, layers=3, ff=512, dropout=0.0, max_distance=256),
+    "small": TransformerConfig(d_model=128, heads=4, layers=3, ff=512, dropout=0.0, max_distance=256),
 }
 
 
@@ -226,7 +248,7 @@ class _Block(nn.Module):
         return x + self.ff(self.norm2(x)), cache
 
 
-class MusicTransformer(nn.Module):
+class MusicTransformer(_BuiltBySize, nn.Module):
     """A decoder-only Transformer over events with relative attention (Huang et al. 2018),
     controls concatenated to each event's embedding as in the LSTM.
 
@@ -236,6 +258,7 @@ class MusicTransformer(nn.Module):
     Notebook: notebooks/07_music_transformer.ipynb
     """
 
+    kind, config_class = "music-transformer", TransformerConfig
     relative = True
 
     def __init__(self, config: TransformerConfig = TransformerConfig()) -> None:
@@ -249,15 +272,6 @@ class MusicTransformer(nn.Module):
         self.blocks = nn.ModuleList(_Block(config) for _ in range(config.layers))
         self.norm = nn.LayerNorm(config.d_model)
         self.head = nn.Linear(config.d_model, config.vocab_size)
-
-    @classmethod
-    def from_profile(cls, profile: str = "quick", **overrides):
-        """Build the ``'quick'`` (CPU) or ``'full'`` (GPU) model; ``overrides`` change fields
-        of :class:`TransformerConfig`."""
-        if profile not in TRANSFORMER_PROFILES:
-            raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(TRANSFORMER_PROFILES)}")
-        return cls(TransformerConfig.from_dict({**asdict(TRANSFORMER_PROFILES[profile]), "relative": cls.relative,
-                                                **overrides}))
 
     def _inputs(self, events: torch.Tensor, controls: torch.Tensor | None, start: int) -> torch.Tensor:
         _check_events(events, self.config.vocab_size)
@@ -318,6 +332,7 @@ class Transformer(MusicTransformer):
     Notebook: notebooks/07_music_transformer.ipynb
     """
 
+    kind = "transformer"
     relative = False
 
 
@@ -359,28 +374,55 @@ def _checked_controls(events: torch.Tensor, controls: torch.Tensor | None, c_dim
     return controls
 
 
-MODEL_NAMES = {"performance_rnn": PerformanceRNN, "music_transformer": MusicTransformer, "transformer": Transformer}
-_CONFIGS = {PerformanceRNN: (RNNConfig, PROFILES), MusicTransformer: (TransformerConfig, TRANSFORMER_PROFILES),
-            Transformer: (TransformerConfig, TRANSFORMER_PROFILES)}
+MODEL_KINDS = {"prnn": PerformanceRNN, "transformer": Transformer, "music-transformer": MusicTransformer}
+# Every spelling a kind is accepted in, old ones included (what ``--model`` takes).
+MODEL_NAMES = {**MODEL_KINDS, **{old: MODEL_KINDS[new] for old, new in KIND_ALIASES.items()}}
+_CONFIGS = {PerformanceRNN: (RNNConfig, RNN_SIZES), MusicTransformer: (TransformerConfig, TRANSFORMER_SIZES),
+            Transformer: (TransformerConfig, TRANSFORMER_SIZES)}
+# The size tables under their older keys (quick, full).
+PROFILES = {old: RNN_SIZES[new] for old, new in SIZE_ALIASES.items()}
+TRANSFORMER_PROFILES = {old: TRANSFORMER_SIZES[new] for old, new in SIZE_ALIASES.items()}
 
 
-def model_profile(name: str, profile: str) -> dict:
-    """The architecture (a config dict) of model ``name`` in ``profile`` ('quick' or 'full')."""
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(MODEL_NAMES)}")
-    cls = MODEL_NAMES[name]
-    _, profiles = _CONFIGS[cls]
-    if profile not in profiles:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(profiles)}")
-    values = profiles[profile].to_dict()
+def model_kind(name: str) -> str:
+    """The kind of model ``name`` spells: ``'prnn'``, ``'transformer'`` or ``'music-transformer'``
+    (older spellings such as ``'performance_rnn'`` and ``'music_transformer'`` are accepted).
+
+    Raises:
+        ValueError: no such kind (the message lists them).
+    """
+    kind = KIND_ALIASES.get(name, name)
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODEL_KINDS)} "
+                         f"(older spellings: {', '.join(KIND_ALIASES)})")
+    return kind
+
+
+def size_name(size: str, word: str = "size") -> str:
+    """``'small'`` or ``'large'`` for a size in either spelling (``'quick'``/``'full'`` are the older
+    words); ``word`` names the argument in the error message."""
+    name = SIZE_ALIASES.get(size, size)
+    if name not in SIZES:
+        raise ValueError(f"unknown {word} {size!r}; choose one of {', '.join(SIZES)} "
+                         f"(or {', '.join(SIZE_ALIASES)}, the older words)")
+    return name
+
+
+def model_size(kind: str, size: str) -> dict:
+    """The architecture (a config dict) of a model kind at a size (``'small'`` or ``'large'``)."""
+    cls = MODEL_KINDS[model_kind(kind)]
+    values = _CONFIGS[cls][1][size_name(size)].to_dict()
     if "relative" in values:
         values["relative"] = cls.relative
     return values
 
 
+def model_profile(name: str, profile: str) -> dict:
+    """:func:`model_size` under its older name: ``profile`` is ``'quick'`` or ``'full'`` (or a size)."""
+    return model_size(name, size_name(profile, "profile"))
+
+
 def build_model(name: str, config: dict):
-    """A model from its registered name and config dict (what a checkpoint stores)."""
-    if name not in MODEL_NAMES:
-        raise ValueError(f"unknown model {name!r}; known: {sorted(MODEL_NAMES)}")
-    cls = MODEL_NAMES[name]
+    """A model from its kind (any spelling) and config dict (what a checkpoint stores)."""
+    cls = MODEL_KINDS[model_kind(name)]
     return cls(_CONFIGS[cls][0].from_dict(config))

@@ -7,7 +7,7 @@ inputs with the model's own samples, with a probability that grows during
 training; here in its parallel form (Duckworth et al. 2019): one pass without
 gradients proposes the samples, a second pass learns from the mixed input.
 
-    course-lib train --model performance_rnn --profile quick --out runs/prnn
+    course-lib train --model prnn --profile quick --out runs/prnn
     torchrun --nproc_per_node 4 -m course_lib.cli train --profile full --out runs/prnn
 
 :func:`train` is the loop in its steps (set up or resume, one optimizer step, validation,
@@ -23,7 +23,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -32,8 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import CheckpointError, read_checkpoint, save_checkpoint, unwrap
-from .models import MODEL_NAMES, build_model, dataclass_from_dict, model_profile
+from .checkpoints import CheckpointError, prepare_run_folder, read_checkpoint, save_checkpoint, unwrap
+from .config import TRAIN_PROFILES, TrainConfig, profile_config
+from .models import build_model, model_kind, model_size
 from .windows import EventWindows
 
 __all__ = [
@@ -43,117 +44,39 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """A training run, fully described (saved with every checkpoint).
-
-    Args:
-        model: registered model name (``course_lib.models.MODEL_NAMES``).
-        profile: the model profile the architecture came from (``quick``/``full``).
-        model_config: the architecture (the profile's, unless overridden).
-        window: events per training window.
-        batch_size: windows per optimizer step (across all processes).
-        steps: optimizer steps.
-        lr, weight_decay, warmup_steps: AdamW with linear warm-up, then cosine decay to 10 %.
-        grad_clip: gradient norm clipping.
-        augment: transpose and stretch training windows on the fly.
-        scheduled_sampling: the share of inputs replaced by model samples at the end of
-            training (0 = pure teacher forcing); it grows linearly from 0.
-        eval_every, eval_windows: validate every N steps on this many held-out windows.
-        checkpoint_every: write a resumable checkpoint every N steps (and at the end).
-        collections: corpus collections to train on (None = all).
-        controls: names of the controls fed beside every event (a
-            :class:`~course_lib.controls.ControlSpec`); None for an unconditioned model.
-        drop_controls: the probability that a control is presented as missing in a
-            training window, so the model also learns to do without it.
-        seed: seeds the initialisation, the data order, augmentation and sampling.
-    """
-
-    model: str = "performance_rnn"
-    profile: str = "quick"
-    model_config: dict = field(default_factory=dict)
-    window: int = 128
-    batch_size: int = 32
-    steps: int = 200
-    lr: float = 3e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 30
-    grad_clip: float = 1.0
-    augment: bool = True
-    scheduled_sampling: float = 0.0
-    eval_every: int = 100
-    eval_windows: int = 256
-    checkpoint_every: int = 100
-    collections: tuple[str, ...] | None = None
-    controls: tuple[str, ...] | None = None
-    drop_controls: float = 0.5
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.model not in MODEL_NAMES:
-            raise ValueError(f"unknown model {self.model!r}; known: {sorted(MODEL_NAMES)}")
-        if not self.model_config:
-            object.__setattr__(self, "model_config", model_profile(self.model, self.profile))
-        if self.collections is not None:
-            object.__setattr__(self, "collections", tuple(self.collections))
-        if self.controls is not None:
-            object.__setattr__(self, "controls", tuple(self.controls))
-        size = self.control_spec().size if self.controls else 0
-        if self.model_config.get("control_dim", 0) != size:
-            object.__setattr__(self, "model_config", {**self.model_config, "control_dim": size})
-        if not 0.0 <= self.scheduled_sampling <= 1.0:
-            raise ValueError(f"scheduled_sampling must be in [0, 1], got {self.scheduled_sampling}")
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        for key in ("collections", "controls"):
-            d[key] = list(d[key]) if d[key] is not None else None
-        return d
-
-    def control_spec(self):
-        """The :class:`~course_lib.controls.ControlSpec` of ``controls`` (None without controls)."""
-        from .controls import ControlSpec
-
-        return ControlSpec(self.controls) if self.controls else None
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        return dataclass_from_dict(cls, values)
-
-
-TRAIN_PROFILES = {
-    # About a minute on two CPU cores.
-    "quick": TrainConfig(profile="quick"),
-    # The Performance RNN on one GPU: minutes on an H100.
-    "full": TrainConfig(
-        profile="full", window=512, batch_size=64, steps=20_000, lr=1e-3, warmup_steps=500,
-        eval_every=1000, eval_windows=2048, checkpoint_every=1000,
-    ),
-}
-
-
-def profile_config(profile: str, **overrides) -> TrainConfig:
-    """The training profile ``'quick'`` or ``'full'``, with fields overridden."""
-    if profile not in TRAIN_PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(TRAIN_PROFILES)}")
-    base = TRAIN_PROFILES[profile]
-    if overrides.get("model", base.model) != base.model and "model_config" not in overrides:
-        overrides["model_config"] = {}  # another model: its own architecture for this profile
-    if profile == "full" and overrides.get("model") in ("music_transformer", "transformer"):
-        # the Music Transformer paper's piano setting: windows of 2,048 events
-        overrides = {"window": 2048, "batch_size": 16, **overrides}
-    return replace(base, **overrides)
-
-
 def pick_device(preferred: str | None = None) -> torch.device:
-    """``cuda`` if there is a GPU, else ``mps`` (Apple), else ``cpu``."""
+    """``cuda`` if there is a GPU, else ``mps`` (Apple), else ``cpu``; or the device asked for,
+    refused with a clear error when this machine does not have it.
+
+    Raises:
+        ValueError: an unknown device name, or one this machine (or this torch build) lacks.
+    """
     if preferred:
-        return torch.device(preferred)
+        return _available(preferred)
     if torch.cuda.is_available():
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _available(name: str) -> torch.device:
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device {name!r}: not a device name; use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+            raise ValueError(f"--device {name}: torch sees no CUDA GPU here (torch {torch.__version__}, {build}); "
+                             "leave --device out to train on what this machine has, or install a CUDA build "
+                             "of torch on a machine with a GPU")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"--device {name}: this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"--device {name}: Apple's MPS is not available here; leave --device out")
+    return device
 
 
 def _autocast(device: torch.device):
@@ -300,16 +223,19 @@ def _collate(items: list[dict], device: torch.device) -> dict:
 
 
 # -- loading a trained model ---------------------------------------------------------------
-def load_model(path: str | os.PathLike, *, model: str | None = None, profile: str | None = None,
-               model_config: dict | None = None, device: str | torch.device = "cpu") -> nn.Module:
+def load_model(path: str | os.PathLike, *, model: str | None = None, size: str | None = None,
+               model_config: dict | None = None, device: str | torch.device = "cpu", sha256: str | None = None,
+               profile: str | None = None) -> nn.Module:
     """Load a trained model, refusing one that is not what the caller asked for.
 
     Args:
         path: a checkpoint file or a run folder (``model.pt``, else ``checkpoint.pt``).
-        model: the expected model name (e.g. ``'performance_rnn'``), or None for any.
-        profile: the expected profile's architecture (``'quick'``/``'full'``), or None.
+        model: the expected kind (e.g. ``'prnn'``; older spellings too), or None for any.
+        size: the expected size's architecture (``'small'``/``'large'``), or None.
         model_config: the expected architecture, field by field, or None.
         device: where to put the model.
+        sha256: the hash the file must have (default: the one its run folder recorded, if any).
+        profile: the older name of ``size`` (``'quick'``/``'full'``).
 
     Returns:
         The model in eval mode, with ``.train_config`` (the :class:`TrainConfig`) attached.
@@ -319,19 +245,20 @@ def load_model(path: str | os.PathLike, *, model: str | None = None, profile: st
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
-    obj = read_checkpoint(Path(path))
+    obj = read_checkpoint(Path(path), sha256=sha256)
     config = TrainConfig.from_dict(json.loads(obj["config"]))
     where = obj["path"]
-    if model is not None and config.model != model:
+    if model is not None and config.model != model_kind(model):
         raise CheckpointError(f"{where}: holds a {config.model!r} model, not a {model!r}")
     expected = dict(model_config or {})
-    if profile is not None:
-        expected = {**model_profile(config.model, profile), **expected}
+    size = size if size is not None else profile
+    if size is not None:
+        expected = {**model_size(config.model, size), **expected}
     diffs = {k: (config.model_config.get(k), v) for k, v in expected.items() if config.model_config.get(k) != v}
     if diffs:
         listed = ", ".join(f"{k}: checkpoint {a!r} vs asked {b!r}" for k, (a, b) in sorted(diffs.items()))
         raise CheckpointError(f"{where}: trained with another configuration ({listed}); "
-                              "load it without the profile, or train the configuration you want")
+                              "load it without the size, or train the configuration you want")
     net = build_model(config.model, config.model_config)
     state = {k: v.float() if v.is_floating_point() else v for k, v in obj["state_dict"].items()}
     try:
@@ -401,7 +328,9 @@ def train(config: TrainConfig, train_windows: EventWindows, valid_windows: Event
 
     Files in ``out``: ``checkpoint.pt`` (resumable, every ``checkpoint_every`` steps),
     ``model.pt`` (the final weights), ``metrics.jsonl`` (one JSON object per logged step),
-    ``config.json``.
+    ``config.json``, ``sha256.json`` (the hash of each checkpoint, checked when it is read).
+    Without ``resume`` a run already in ``out`` is started again (a notebook re-runs its cell);
+    :func:`run`, what ``course-lib train`` calls, refuses such a folder instead.
 
     Args:
         config: the run.
@@ -476,11 +405,14 @@ def _resume(run: _Run, log: Callable[[str], None]) -> None:
             log(f"no checkpoint in {run.out}: starting from scratch")
         return
     obj = read_checkpoint(path)
+    if "optimizer" not in obj:
+        raise CheckpointError(f"{path}: holds a model's weights only (a model.pt?), not the optimizer state a run "
+                              "resumes from; train from scratch (--overwrite) or restore the run's own checkpoint.pt")
     saved = TrainConfig.from_dict(json.loads(obj["config"]))
     if saved != run.config:
-        diff = {k for k, v in run.config.to_dict().items() if v != saved.to_dict()[k]}
         raise CheckpointError(f"{path}: was written by another configuration (differs in "
-                              f"{sorted(diff)}); resume with the same settings or use a new --out")
+                              f"{sorted(saved.differences(run.config))}); resume with the same settings or use "
+                              "a new --out")
     run.model.load_state_dict(obj["state_dict"])
     run.optimizer.load_state_dict(obj["optimizer"])
     run.scheduler.load_state_dict(obj["scheduler"])
@@ -591,12 +523,23 @@ def corpus_windows(config: TrainConfig, *, progress: bool = True) -> tuple[Event
 
 
 def run(config: TrainConfig, out: str | os.PathLike, *, resume: bool = False, device: str | None = None,
-        progress: bool = True) -> nn.Module:
-    """Train on the corpus, under ``torchrun`` too (one process per GPU or CPU worker).
+        progress: bool = True, overwrite: bool = False) -> nn.Module:
+    """Train on the corpus, under ``torchrun`` too (one process per GPU or CPU worker): what
+    ``course-lib train`` runs. Unlike :func:`train` (which a notebook re-runs into the same
+    folder), it never replaces a run by accident: ``out`` may hold one only to ``resume`` it, or
+    with ``overwrite``.
+
+    Raises:
+        CheckpointError: ``out`` holds a run, and neither ``resume`` nor ``overwrite`` was asked.
+        ValueError: a device this machine lacks.
 
     Notebook: notebooks/02_teacher_forcing.ipynb
     """
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    pick_device(device)  # a device this machine lacks is refused before anything is read
+    # Every process checks the folder before they meet (so none has written yet); the first replaces it.
+    if int(os.environ.get("RANK", "0")) == 0 or not overwrite:
+        prepare_run_folder(out, resume=resume, overwrite=overwrite)
     if distributed and not torch.distributed.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend)

@@ -59,3 +59,32 @@ def test_a_family_name_loads_the_best_shipped_member(tmp_path, monkeypatch):
     assert pretrained.resolve("music-transformer") == "music-transformer-cpu"
     with pytest.raises(CheckpointError, match="or a family"):
         pretrained.resolve("gpt")
+
+
+def test_models_lists_what_is_shipped(capsys):
+    from course_lib import cli
+
+    assert cli.main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name, entry in ENTRIES.items():
+        line = next(line for line in out.splitlines() if line.startswith(name + " "))
+        assert f"{entry['valid_nll']:.3f}" in line and f"{entry['steps']:,} steps of" in line, line
+        assert entry["trained_on"] in line and "small" in line, line
+    assert next(line for line in out.splitlines() if line.startswith("prnn-cpu-cond ")).split()[1] == "prnn-cond"
+
+
+def test_generate_takes_a_shipped_name_or_family(tmp_path, capsys):
+    from course_lib import cli
+    from course_lib.midi import read_midi
+
+    out = tmp_path / "s.mid"
+    for name in ("prnn-cond", "prnn-cpu-cond-long"):
+        assert cli.main(["generate", "--checkpoint", name, "--control", "period=Baroque", "--seconds", "1",
+                         "--out", str(out), "--quiet"]) == 0
+        read_midi(out)
+    assert cli.main(["generate", "--checkpoint", "music-transformer", "--seconds", "1", "--out", str(out),
+                     "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["generate", "--checkpoint", "prnn-typo", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no such checkpoint file or run folder here" in err and "prnn-cpu-cond-long" in err
