@@ -83,7 +83,6 @@ __all__ = [
     "summary",
     "format_summary",
     "report",
-    "main",
 ]
 
 
@@ -244,13 +243,3 @@ def report(
     print(format_summary(summary(works)))
     print(f"loaded {len(works)} works in {seconds:.2f} s from {_cache_folder(cache_dir)}; "
           f"{len(works.skipped)} left out (duplicates, unknown composers)")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The body of ``course-lib corpus [--build]``: ``course_lib.cli`` passes its flags here.
-    The corpus has no command line of its own; in code, call :func:`report`."""
-    args = list(argv or [])
-    if any(arg != "--build" for arg in args):
-        raise ValueError(f"course-lib corpus takes --build or nothing, not {' '.join(args)!r}")
-    report(build="--build" in args)
-    return 0
