@@ -10,6 +10,8 @@ Notebooks: notebooks/03_control_signals.ipynb, notebooks/04_time_period_conditio
 from __future__ import annotations
 
 import csv
+import json
+from functools import lru_cache
 from importlib import resources
 from typing import Sequence
 
@@ -20,7 +22,7 @@ from .performance import Performance
 __all__ = [
     "KEY_PROFILES", "PITCH_NAMES", "SCALES", "scale_profile", "estimate_key", "FEATURE_NAMES", "style_features",
     "excerpts", "composer_groups", "load_composer_groups", "ExcerptClassifier", "PeriodClassifier", "meter_class",
-    "meter_features", "METER_FEATURE_NAMES", "MeterClassifier",
+    "meter_features", "METER_FEATURE_NAMES", "MeterClassifier", "fit_period_judge", "load_period_judge",
 ]
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -309,6 +311,30 @@ class ExcerptClassifier:
         return {"accuracy": float((pred == y).mean()), "balanced_accuracy": float(recall.mean()),
                 "confusion": confusion, "excerpts": len(y)}
 
+    def to_dict(self) -> dict:
+        """The fitted classifier as plain lists (for a JSON file); :meth:`from_dict` reads it back."""
+        if self.weights is None:
+            raise RuntimeError("the classifier is not fitted yet: call .fit(works) first")
+        return {"labels": list(self.labels), "excerpt_seconds": self.excerpt_seconds,
+                "feature_names": list(self.feature_names), "mean": self.mean.tolist(),
+                "scale": self.scale.tolist(), "weights": self.weights.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """A fitted classifier from :meth:`to_dict`'s output.
+
+        Raises:
+            ValueError: it was fitted on other features than this class computes.
+        """
+        if tuple(data["feature_names"]) != tuple(cls.feature_names):
+            raise ValueError(f"a {cls.__name__} reads {len(cls.feature_names)} features, this file was fitted on "
+                             f"{len(data['feature_names'])} others; rebuild it (python tools/build_period_judge.py)")
+        judge = cls.__new__(cls)
+        ExcerptClassifier.__init__(judge, data["labels"], data["excerpt_seconds"])
+        judge.mean, judge.scale = np.array(data["mean"]), np.array(data["scale"])
+        judge.weights = np.array(data["weights"], dtype=np.float32)
+        return judge
+
 
 class PeriodClassifier(ExcerptClassifier):
     """The period of an excerpt, from its :func:`style_features`.
@@ -325,6 +351,50 @@ class PeriodClassifier(ExcerptClassifier):
 
     def _label(self, work) -> str | None:
         return work.period
+
+
+PERIOD_JUDGE_JSON = "period_judge.json"
+# Held-out excerpt lengths (seconds) at which the shipped judge's accuracy is measured: a judge of
+# 20-s excerpts hears a 10-s piece less well, so the studio shows the number for the nearest length.
+JUDGE_SECONDS = (5.0, 10.0, 20.0, 40.0)
+
+
+def fit_period_judge(works: Sequence) -> tuple[PeriodClassifier, dict]:
+    """Chapter 4's period judge, fitted as chapter 4 fits it (20-s excerpts, two per training work,
+    every period but Modern, which has no held-out work to test it on), and its accuracy on the
+    held-out (validation) works' excerpts of each length of :data:`JUDGE_SECONDS`, four per work.
+
+    Returns:
+        (the judge, ``{seconds: {"accuracy", "balanced_accuracy", "excerpts"}}``).
+
+    Notebook: notebooks/04_time_period_conditioning.ipynb
+    """
+    from .corpus import PERIODS
+
+    periods = tuple(p for p in PERIODS if p != "Modern")
+    judge = PeriodClassifier(periods, excerpt_seconds=20.0).fit([w for w in works if w.split == "train"],
+                                                                excerpts_per_work=2)
+    held_out, report = [w for w in works if w.split == "valid"], {}
+    for seconds in JUDGE_SECONDS:
+        judge.excerpt_seconds = seconds
+        r = judge.evaluate(held_out, excerpts_per_work=4)
+        report[seconds] = {k: r[k] for k in ("accuracy", "balanced_accuracy", "excerpts")}
+    judge.excerpt_seconds = 20.0
+    return judge, report
+
+
+@lru_cache(maxsize=1)
+def load_period_judge() -> tuple[PeriodClassifier, dict]:
+    """The shipped period judge (``course_lib/data/period_judge.json``, rebuilt by
+    ``python tools/build_period_judge.py``; loaded once) and its held-out report by excerpt
+    length, as :func:`fit_period_judge` returns them.
+
+    Notebook: notebooks/00_studio.ipynb
+    """
+    text = resources.files("course_lib").joinpath("data", PERIOD_JUDGE_JSON).read_text(encoding="utf-8")
+    data = json.loads(text)
+    report = {float(k): v for k, v in data["held_out"].items()}
+    return PeriodClassifier.from_dict(data["judge"]), report
 
 
 # -- meter -----------------------------------------------------------------------------------------

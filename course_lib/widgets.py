@@ -13,6 +13,10 @@ ipywidgets view over it. Code (and the tests) drive a ``Studio`` directly::
     result = studio.generate()
     print(result.table())
 
+Two things beyond the chapters' defaults: notes are held at most ``max_note_seconds`` (8 s, the
+corpus's 99.9th-percentile note; constrained decoding, chapter 5), and chapter 4's period judge
+says what period the result sounds like, beside its held-out accuracy.
+
 Notebook: notebooks/00_studio.ipynb
 """
 
@@ -31,11 +35,11 @@ from .encoding import PerformanceEncoding
 from .midi import midi_bytes, read_midi_bytes
 from .performance import Performance
 from .search import STRATEGIES as _STRATEGY_TABLE
-from .search import generate, get_strategy, neutral_primer
-from .style import scale_profile
+from .search import DEFAULT_MAX_NOTE_SECONDS, generate, get_strategy, neutral_primer
+from .style import load_period_judge, scale_profile
 
-__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "scale_profile", "ControlOption",
-           "StudioResult", "Studio", "StudioView"]
+__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "JUDGED", "scale_profile",
+           "ControlOption", "StudioResult", "Studio", "StudioView"]
 
 STRATEGIES = tuple(_STRATEGY_TABLE)   # the decoding strategies of course_lib.search
 PRIMERS = ("none", "work", "request", "midi")
@@ -48,6 +52,8 @@ DEFAULT_MODELS = ("prnn-cond-full", "prnn-cpu-cond-long", "prnn-cpu-cond")
 # The strategies' options the studio lets a learner set (the others keep their defaults).
 STRATEGY_SETTINGS = ("temperature", "top_p", "beam_size")
 _FOLK_COLLECTIONS = ["ryansMammoth", "oneills1850"]
+# The controls no note statistic measures: the period judge (chapter 4) listens for them instead.
+JUDGED = ("period", "composer", "group")
 
 
 @dataclass
@@ -126,6 +132,8 @@ class Studio:
         self.beam_size = 4
         self.seconds = 10.0
         self.seed: int | None = 0
+        # constrained decoding (chapter 5): no note longer than this; 0 or None: no limit
+        self.max_note_seconds: float | None = DEFAULT_MAX_NOTE_SECONDS
         self.primer_seconds = 6.0
         self.primer_kind = "none"
         self.primer_works: list = []
@@ -272,6 +280,9 @@ class Studio:
         get_strategy(self.strategy)
         if not 0.5 <= float(self.seconds) <= 120:
             raise ValueError(f"length must be 0.5–120 seconds, got {self.seconds}")
+        if self.max_note_seconds and not 0.01 <= float(self.max_note_seconds) <= 120:
+            raise ValueError(f"the longest note must be 0.01–120 seconds, or 0 for no limit, "
+                             f"got {self.max_note_seconds}")
 
     def strategy_options(self) -> dict:
         """The current strategy's options the studio sets (see :data:`STRATEGY_SETTINGS`)."""
@@ -284,7 +295,8 @@ class Studio:
         primer = {"none": "no primer", "work": f"after {self.primer_name}",
                   "request": f"after the tunes for {self.primer_name!r}",
                   "midi": f"after {self.primer_name}"}[self.primer_kind]
-        return f"{self.model_name}, {how}, {primer}"
+        limit = f"notes ≤ {self.max_note_seconds:g} s" if self.max_note_seconds else "no note limit"
+        return f"{self.model_name}, {how}, {primer}, {limit}"
 
     def generate(self, progress: bool = False) -> StudioResult:
         """Generate ``seconds`` of music with the current settings and measure it (the
@@ -306,7 +318,7 @@ class Studio:
         events = generate(self.model, primer, strategy=self.strategy, **length, **self.strategy_options(),
                           controls=None if controls is None else torch.as_tensor(controls),
                           generator=torch.Generator().manual_seed(self.seed) if self.seed is not None else None,
-                          encoding=self.encoding, progress=progress)
+                          encoding=self.encoding, progress=progress, max_note_seconds=self.max_note_seconds or None)
         performance = self.encoding.decode(events).slice(0.0, self.seconds)
         return StudioResult(np.asarray(events), np.asarray(primer), performance, self.measure(performance),
                             self.describe(), time.perf_counter() - started)
@@ -314,19 +326,59 @@ class Studio:
     def measure(self, performance: Performance) -> list[tuple[str, str, str]]:
         """Rows (control, requested, measured) for a generated performance: each control as
         its row of :data:`course_lib.controls.CONTROLS` measures it on the notes (density,
-        velocity and key for every model); the metadata controls cannot be, and say so."""
+        velocity and key for every model); period, composer and group (:data:`JUDGED`) by what
+        chapter 4's period judge hears (the period row for every model)."""
         seconds = max(float(self.seconds), 1e-9)
         names = list(self.control_names) + [name for name, control in CONTROLS.items()
-                                            if control.measured_always and name not in self.control_names]
+                                            if (control.measured_always or name == "period")
+                                            and name not in self.control_names]
+        heard = self.judge_period(performance)
         rows = []
         for name in names:
             given = name in self.control_names
             requested = self.control_option(name).label(self.controls.get(name)) if given \
                 else "not a control of this model"
             measure = CONTROLS[name].measure
-            rows.append((name, requested, measure(performance, seconds, self.controls.get(name)) if measure
-                         else "not measurable from the notes"))
+            if name in JUDGED:
+                measured = heard[1] if name == "period" else self._judged_beside(name, heard[0])
+            else:
+                measured = measure(performance, seconds, self.controls.get(name)) if measure \
+                    else "not measurable from the notes"
+            rows.append((name, requested, measured))
         return rows
+
+    def judge_period(self, performance: Performance) -> tuple[str | None, str]:
+        """What chapter 4's period classifier hears in ``performance``, and how far to trust it:
+        its balanced accuracy on held-out excerpts as long as the piece (the nearest length
+        measured; :func:`course_lib.style.load_period_judge`, loaded once).
+
+        Returns:
+            (the period heard, or None for too few notes; the text the studio shows).
+        """
+        judge, held_out = load_period_judge()
+        try:
+            probabilities = judge.predict_proba([performance])[0]
+        except ValueError:   # fewer than two onsets
+            return None, "too few notes for the period judge"
+        best = int(np.argmax(probabilities))
+        length = min(held_out, key=lambda s: abs(s - float(self.seconds)))
+        return judge.labels[best], (f"{judge.labels[best]} ({probabilities[best]:.0%}), says the period judge: "
+                                    f"right on {held_out[length]['balanced_accuracy']:.0%} of held-out "
+                                    f"{length:g}-s excerpts (balanced)")
+
+    def _judged_beside(self, name: str, period: str | None) -> str:
+        """Composer and group have no judge of their own: the period judge's verdict, and for a
+        requested composer the period they wrote in."""
+        if period is None:
+            return f"no {name} judge; too few notes for the period judge"
+        composer = self.controls.get("composer") if name == "composer" else None
+        if composer is not None:
+            from .corpus import composer_table
+
+            wrote = {info.name: info.period for info in composer_table().values()}.get(composer)
+            if wrote:
+                return f"no {name} judge; the period judge hears {period}, {composer} wrote in the {wrote} period"
+        return f"no {name} judge; the period judge hears {period}"
 
 
 class StudioView:
@@ -348,6 +400,11 @@ class StudioView:
         self.top_p = w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p")
         self.beam_size = w.IntSlider(value=s.beam_size, min=1, max=16, description="beam size")
         self.seconds = w.FloatSlider(value=s.seconds, min=2, max=60, step=1, description="seconds")
+        self.max_note = w.FloatSlider(value=s.max_note_seconds or 0.0, min=0.0, max=30.0, step=0.5,
+                                      description="longest note", readout_format=".1f")
+        self.max_note.add_class("studio-max-note")
+        self.max_note_hint = w.HTML(f"<small>s (0: no limit). {DEFAULT_MAX_NOTE_SECONDS:g} s is the corpus's "
+                                    "99.9th-percentile note; a longer one is a stuck note (chapter 5)</small>")
         self.primer = w.ToggleButtons(options=list(PRIMERS), value="none", description="primer")
         self.work = w.Combobox(placeholder="type a composer, title or id (e.g. bach bwv66)", description="work",
                                ensure_option=False, continuous_update=True)
@@ -374,6 +431,7 @@ class StudioView:
             widget.observe(lambda change, attr=attr: setattr(self.studio, attr, change["new"]), "value")
         self.strategy.observe(lambda _: self._show_strategy_options(), "value")
         self.top_p.observe(lambda c: setattr(self.studio, "top_p", None if c["new"] >= 1.0 else c["new"]), "value")
+        self.max_note.observe(lambda c: setattr(self.studio, "max_note_seconds", c["new"] or None), "value")
         self.primer.observe(self._on_primer_kind, "value")
         self.work.observe(self._on_work_typed, "value")
         self.request.observe(self._on_request, "value")
@@ -386,7 +444,8 @@ class StudioView:
         self.widget = w.VBox([
             w.HTML("<h3>Generation studio</h3>"), self.model, w.HTML("<b>controls</b> (untick: not given)"),
             self.controls_box, self.strategy, self.strategy_options, self.primer, self.primer_box,
-            self.primer_status, self.seconds, self.generate_button, self.progress, self.message, self.results,
+            self.primer_status, self.seconds, w.HBox([self.max_note, self.max_note_hint]), self.generate_button,
+            self.progress, self.message, self.results,
         ])
 
     def _ipython_display_(self) -> None:

@@ -8,6 +8,8 @@ import pytest
 from course_lib.controls import KEY_NAMES
 from course_lib.midi import MidiError, midi_bytes, read_midi_bytes
 from course_lib.performance import Performance
+from course_lib.search import DEFAULT_MAX_NOTE_SECONDS
+from course_lib.style import load_period_judge
 from course_lib.widgets import STRATEGIES, Studio, StudioView, scale_profile
 
 
@@ -23,6 +25,7 @@ def fresh(studio):
     studio.controls.clear()
     studio.use_none()
     studio.strategy, studio.seconds, studio.seed, studio.temperature, studio.top_p = "sample", 4.0, 0, 1.0, None
+    studio.max_note_seconds = DEFAULT_MAX_NOTE_SECONDS
     yield
 
 
@@ -83,7 +86,8 @@ def test_every_strategy_generates_measured_music(studio, strategy):
     rows = {name: (asked, got) for name, asked, got in result.rows}
     assert rows["key"][0] == "D minor" and rows["density"][0] == "not given"
     assert rows["density"][1].endswith("notes/s") and "estimated" in rows["key"][1]
-    assert rows["period"][1] == "not measurable from the notes"
+    assert "says the period judge: right on" in rows["period"][1] or rows["period"][1].startswith("too few notes")
+    assert rows["composer"][1].startswith("no composer judge")
     assert strategy.split("-")[0] in result.description or strategy == "sample"
     played = read_midi_bytes(result.midi())
     assert set(played.pitch.tolist()) == set(result.performance.pitch.tolist())
@@ -192,3 +196,46 @@ def test_the_view_generates(studio):
     assert view.roll.value[:4] == b"\x89PNG" and bytes(view.player.value)[:4] == b"RIFF"
     assert "download the MIDI file" in view.download.value and "studio-measured" in view.measured.value
     assert view.results.children[1] is view.roll and not view.generate_button.disabled
+
+
+def test_notes_are_held_at_most_the_default_limit_and_the_learner_can_change_it(studio):
+    assert studio.max_note_seconds == DEFAULT_MAX_NOTE_SECONDS == 8.0
+    studio.seconds = 30
+    result = studio.generate()
+    assert "notes ≤ 8 s" in result.description
+    assert (result.performance.end - result.performance.start).max() <= 8.0 + 1e-9
+    studio.max_note_seconds = 2.0
+    held = studio.generate().performance
+    assert (held.end - held.start).max() <= 2.0 + 1e-9
+    studio.max_note_seconds = 0
+    assert "no note limit" in studio.describe()
+    studio.max_note_seconds = -1
+    with pytest.raises(ValueError, match="longest note"):
+        studio.generate()
+
+
+def test_the_period_judge_says_what_it_hears_and_how_far_to_trust_it(studio):
+    judge, held_out = load_period_judge()
+    studio.set_control("period", "Baroque")
+    studio.set_control("composer", "Johann Sebastian Bach")
+    studio.seconds = 10
+    rows = {name: (asked, got) for name, asked, got in studio.generate().rows}
+    heard = rows["period"][1].split(" (")[0]
+    assert rows["period"][0] == "Baroque" and heard in judge.labels
+    assert f"right on {held_out[10.0]['balanced_accuracy']:.0%} of held-out 10-s excerpts" in rows["period"][1]
+    assert rows["composer"][1] == (f"no composer judge; the period judge hears {heard}, "
+                                   "Johann Sebastian Bach wrote in the Baroque period")
+    assert rows["group"][1] == f"no group judge; the period judge hears {heard}"
+    studio.select_model("prnn-cpu")   # no period control: the judge still listens
+    rows = {name: (asked, got) for name, asked, got in studio.generate().rows}
+    assert rows["period"][0] == "not a control of this model" and "period judge" in rows["period"][1]
+    assert studio.judge_period(Performance.empty())[0] is None
+
+
+def test_the_view_sets_the_longest_note(studio):
+    view = StudioView(studio)
+    assert view.max_note.value == 8.0 and "99.9th-percentile" in view.max_note_hint.value
+    view.max_note.value = 3.5
+    assert studio.max_note_seconds == 3.5
+    view.max_note.value = 0
+    assert studio.max_note_seconds is None and "no note limit" in studio.describe()
