@@ -111,126 +111,152 @@ def _kernel_client_class():
 
 
 def run_job(job: dict, out) -> None:
-    import nbformat
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    from . import _grading_kernel, grading
+    """Grade one notebook: read it, plan its checks, run it in a throw-away folder, report."""
+    from . import grading
 
     path = Path(job["path"])
-    notes: list[str] = []
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return _emit(out, "end", {"error": "no such file"})
-    except OSError as err:
-        return _emit(out, "end", {"error": f"cannot read it ({err.strerror})"})
-    if not stat.S_ISREG(info.st_mode):
-        return _emit(out, "end", {"error": "not a regular file"})
-    if info.st_size > job["max_notebook_mb"] * (1 << 20):
-        return _emit(out, "end", {"error": f"larger than {job['max_notebook_mb']} MB; not read"})
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception as err:   # not JSON, not a notebook: say so, go on with the others
-        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
-        return _emit(out, "end", {"error": f"not a readable notebook ({type(err).__name__}: {first})"})
-
+    nb, error = _read_notebook(path, job["max_notebook_mb"])
+    if error:
+        return _emit(out, "end", {"error": error})
     plan, prepared, checks = grading.plan_notebook(nb, path, job.get("chapter"))
     _emit(out, "plan", plan)
     if plan.get("error") or not checks:
-        return _emit(out, "end", {"notes": notes})
-
+        return _emit(out, "end", {"notes": []})
     root = Path(job["root"])   # made, and removed afterwards, by the grader (this process may be killed)
-    pgid = None
+    kernel: dict = {}
     try:
-        # Two folders down, so that `../neighbour` and `../../file` still land in the throw-away root.
-        work = root / "sandbox" / "submissions" / (path.parent.name or "notebook")
-        note = _copy_folder(path.parent, work, path.name, int(job["copy_mb"]) << 20)
-        if note:
-            notes.append(note)
-        for sub in ("home", "tmp", "ipython", "ipc"):
-            (root / sub).mkdir()
-        spec = root / "spec.json"
-        fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"key": job["key"], "checks": checks, "limits": job["limits"]}, f)
-        kernel_dir = root / "kernels" / KERNEL_NAME
-        kernel_dir.mkdir(parents=True)
-        # The kernel runs in the notebook's folder: a course_lib/ there must not stand in for the course.
-        (kernel_dir / "kernel.json").write_text(json.dumps({
-            "argv": _grading_kernel.python_command("course_lib._grading_kernel") + ["-f", "{connection_file}"],
-            "display_name": "course-lib check", "language": "python"}))
-
-        env = dict(os.environ)
-        env.update({_grading_kernel.SPEC_ENV: str(spec), "HOME": str(root / "home"), "TMPDIR": str(root / "tmp"),
-                    "IPYTHONDIR": str(root / "ipython"), "MPLBACKEND": "Agg", "PYTHONPATH": grading._python_path()})
-        import site
-        env.setdefault("PYTHONUSERBASE", site.getuserbase())
-        for threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            env.setdefault(threads, "1")
-        env.pop("JPY_PARENT_PID", None)
-
-        specs = KernelSpecManager(kernel_dirs=[str(root / "kernels")])
-        # Unix sockets in the private folder rather than TCP ports (no port another process can
-        # take between choosing it and binding it, nothing listening on the network), where the
-        # path is short enough for a socket's name.
-        sockets = root / "ipc" / "kernel"
-        ipc = {"transport": "ipc", "ip": str(sockets)} if len(str(sockets)) < 90 else {}
-        km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, **ipc)
-        client = _kernel_client_class()(
-            prepared, km=km, timeout=job["timeout"], allow_errors=True, shutdown_kernel="immediate",
-            startup_timeout=120, output_limit=int(job["limits"]["output_chars"]) * 2)
-        log = open(root / "kernel.log", "wb")
-        try:
-            with client.setup_kernel(cwd=str(work), env=env, stdout=subprocess.DEVNULL, stderr=log):
-                pgid = getattr(km.provisioner, "pgid", None) or getattr(km.provisioner, "pid", None)
-                _emit(out, "kernel", pgid)
-                ids = {entry_index: cell_id for cell_id, entry_index in
-                       ((c["cell"], c["index"]) for c in plan["occurrences"])}
-                count = 0
-                for index, cell in enumerate(prepared.cells):
-                    if cell.cell_type != "code" or not cell.source.strip():
-                        continue
-                    count += 1
-                    try:
-                        client.execute_cell(cell, index, execution_count=count)
-                        state = "completed"
-                    except CellTimeoutError:
-                        state = "timed out"
-                    except DeadKernelError:
-                        state = "kernel died"
-                    except Exception as err:   # lost contact with the kernel, ...
-                        state = f"{type(err).__name__}"
-                    if index in ids:
-                        _emit(out, "cell", {"cell": ids[index], "index": index, "state": state,
-                                            "records": client.records.get(index, []),
-                                            "reply": client.replies.get(index)})
-                    if state != "completed":
-                        where = f"code cell {count}"
-                        why = {"timed out": f"{where} ran past the {job['timeout']} s limit",
-                               "kernel died": f"the kernel died in {where} (out of memory, a crash, a limit "
-                                              "reached, or the notebook stopped it)"}
-                        notes.append(why.get(state, f"{where}: {state}") + "; the notebook was stopped there")
-                        break
-        except (RuntimeError, TimeoutError) as err:
-            log.flush()
-            tail = (root / "kernel.log").read_bytes()[-600:].decode(errors="replace").strip().splitlines()
-            what = "did not start" if pgid is None else "failed"
-            return _emit(out, "end", {"error": f"the kernel {what} ({err}; {tail[-1] if tail else 'no message'})",
-                                      "notes": notes})
-        finally:
-            log.close()
-        if client.output_dropped:
-            notes.append(f"its output went past {job['limits']['output_chars']:,} characters; the rest was dropped")
-        _emit(out, "end", {"notes": notes})
+        _run_in_sandbox(job, path, root, plan, prepared, checks, out, kernel)
     finally:
-        if pgid:
+        if kernel.get("pgid"):
             try:
-                os.killpg(pgid, signal.SIGKILL)   # whatever the notebook left running in its group
+                os.killpg(kernel["pgid"], signal.SIGKILL)   # whatever the notebook left running in its group
             except OSError:
                 pass
         grading.remove_tree(root)
+
+
+def _read_notebook(path: Path, max_mb: float):
+    """The notebook, or why it cannot be graded."""
+    import nbformat
+
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None, "no such file"
+    except OSError as err:
+        return None, f"cannot read it ({err.strerror})"
+    if not stat.S_ISREG(info.st_mode):
+        return None, "not a regular file"
+    if info.st_size > max_mb * (1 << 20):
+        return None, f"larger than {max_mb} MB; not read"
+    try:
+        return nbformat.read(path, as_version=4), ""
+    except Exception as err:   # not JSON, not a notebook: say so, go on with the others
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        return None, f"not a readable notebook ({type(err).__name__}: {first})"
+
+
+def _sandbox(job: dict, path: Path, root: Path, checks) -> tuple[Path, dict, list[str]]:
+    """Copy the submission's folder into ``root`` and write the kernel's spec and settings.
+
+    Returns the folder the notebook runs in, the kernel's environment and notes for the report.
+    """
+    from . import _grading_kernel, grading
+
+    notes = []
+    # Two folders down, so that `../neighbour` and `../../file` still land in the throw-away root.
+    work = root / "sandbox" / "submissions" / (path.parent.name or "notebook")
+    note = _copy_folder(path.parent, work, path.name, int(job["copy_mb"]) << 20)
+    if note:
+        notes.append(note)
+    for sub in ("home", "tmp", "ipython", "ipc"):
+        (root / sub).mkdir()
+    spec = root / "spec.json"
+    fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"key": job["key"], "checks": checks, "limits": job["limits"]}, f)
+    kernel_dir = root / "kernels" / KERNEL_NAME
+    kernel_dir.mkdir(parents=True)
+    # The kernel runs in the notebook's folder: a course_lib/ there must not stand in for the course.
+    (kernel_dir / "kernel.json").write_text(json.dumps({
+        "argv": _grading_kernel.python_command("course_lib._grading_kernel") + ["-f", "{connection_file}"],
+        "display_name": "course-lib check", "language": "python"}))
+    env = dict(os.environ)
+    env.update({_grading_kernel.SPEC_ENV: str(spec), "HOME": str(root / "home"), "TMPDIR": str(root / "tmp"),
+                "IPYTHONDIR": str(root / "ipython"), "MPLBACKEND": "Agg", "PYTHONPATH": grading._python_path()})
+    import site
+    env.setdefault("PYTHONUSERBASE", site.getuserbase())
+    for threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.setdefault(threads, "1")
+    env.pop("JPY_PARENT_PID", None)
+    return work, env, notes
+
+
+def _run_in_sandbox(job, path, root, plan, prepared, checks, out, kernel: dict) -> None:
+    """Start a kernel in the throw-away folder and run the prepared notebook's cells."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    work, env, notes = _sandbox(job, path, root, checks)
+    specs = KernelSpecManager(kernel_dirs=[str(root / "kernels")])
+    # Unix sockets in the private folder rather than TCP ports (no port another process can
+    # take between choosing it and binding it, nothing listening on the network), where the
+    # path is short enough for a socket's name.
+    sockets = root / "ipc" / "kernel"
+    ipc = {"transport": "ipc", "ip": str(sockets)} if len(str(sockets)) < 90 else {}
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, **ipc)
+    client = _kernel_client_class()(
+        prepared, km=km, timeout=job["timeout"], allow_errors=True, shutdown_kernel="immediate",
+        startup_timeout=120, output_limit=int(job["limits"]["output_chars"]) * 2)
+    log = open(root / "kernel.log", "wb")
+    try:
+        with client.setup_kernel(cwd=str(work), env=env, stdout=subprocess.DEVNULL, stderr=log):
+            kernel["pgid"] = getattr(km.provisioner, "pgid", None) or getattr(km.provisioner, "pid", None)
+            _emit(out, "kernel", kernel["pgid"])
+            notes += _run_cells(client, prepared, plan, job["timeout"], out)
+    except (RuntimeError, TimeoutError) as err:
+        log.flush()
+        tail = (root / "kernel.log").read_bytes()[-600:].decode(errors="replace").strip().splitlines()
+        what = "did not start" if kernel.get("pgid") is None else "failed"
+        return _emit(out, "end", {"error": f"the kernel {what} ({err}; {tail[-1] if tail else 'no message'})",
+                                  "notes": notes})
+    finally:
+        log.close()
+    if client.output_dropped:
+        notes.append(f"its output went past {job['limits']['output_chars']:,} characters; the rest was dropped")
+    _emit(out, "end", {"notes": notes})
+
+
+def _run_cells(client, prepared, plan, timeout, out) -> list[str]:
+    """Run the code cells in order, reporting each check cell; stop at the first that does not
+    complete. Returns the notes for the report."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    ids = {entry_index: cell_id for cell_id, entry_index in ((c["cell"], c["index"]) for c in plan["occurrences"])}
+    count = 0
+    for index, cell in enumerate(prepared.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        count += 1
+        try:
+            client.execute_cell(cell, index, execution_count=count)
+            state = "completed"
+        except CellTimeoutError:
+            state = "timed out"
+        except DeadKernelError:
+            state = "kernel died"
+        except Exception as err:   # lost contact with the kernel, ...
+            state = f"{type(err).__name__}"
+        if index in ids:
+            _emit(out, "cell", {"cell": ids[index], "index": index, "state": state,
+                                "records": client.records.get(index, []), "reply": client.replies.get(index)})
+        if state != "completed":
+            where = f"code cell {count}"
+            why = {"timed out": f"{where} ran past the {timeout} s limit",
+                   "kernel died": f"the kernel died in {where} (out of memory, a crash, a limit "
+                                  "reached, or the notebook stopped it)"}
+            return [why.get(state, f"{where}: {state}") + "; the notebook was stopped there"]
+    return []
 
 
 def main() -> None:
