@@ -12,7 +12,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTEST_WORKERS ?= $(JOBS)
 NBVAL_FLAGS := --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
-.PHONY: setup book-setup book browser lab test test-lib test-notebooks demo cache exercises colab notebook-audio benchmarks full binder-check clean
+.PHONY: eval-set claims setup book-setup book browser lab test test-lib test-notebooks demo cache exercises colab notebook-audio benchmarks full binder-check clean
 
 setup: $(VENV)/.installed
 
@@ -73,6 +73,14 @@ demo: setup
 # Run the notebooks again and store their players as MP3 (every other stored output is kept).
 notebook-audio: $(VENV)/.installed
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) tools/notebook_audio.py notebooks/*.ipynb
+
+# The named held-out evaluation set every chapter scores on (rebuild only with a new name).
+eval-set: $(VENV)/.installed
+	$(PY) tools/build_eval_set.py
+
+# The claims ledger (docs/claims.md) from the notebooks' stored outputs.
+claims: $(VENV)/.installed
+	$(PY) tools/claims_ledger.py
 
 exercises: $(VENV)/.installed
 	$(PY) tools/make_exercises.py

@@ -33,7 +33,7 @@ copyright = f"{author}; MIT licence"
 extensions = ["myst_nb", "sphinx_external_toc"]
 external_toc_path = "book/_toc.yml"  # relative to the source folder (the repository root)
 external_toc_exclude_missing = True
-include_patterns = ["README.md", "notebooks/*.ipynb", "docs/instructor.md"]
+include_patterns = ["README.md", "notebooks/*.ipynb", "docs/instructor.md", "docs/claims.md"]
 exclude_patterns = [".venv", ".git", "out", "build", "book", "**/.ipynb_checkpoints", "node_modules"]
 
 # The stored outputs are the book: never execute.
