@@ -29,7 +29,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTER = "01_event_encoding.ipynb"  # reads the shipped corpus, writes MIDI, plays audio: ~15 s
+CHAPTER = "01_event_encoding.ipynb"  # reads the shipped corpus, writes MIDI, plays audio
 
 
 def _ignore(folder, names):
@@ -96,18 +96,27 @@ def wheel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def installed(wheel, tmp_path_factory):
-    """(python of a fresh venv with the wheel installed, an empty folder outside the repository)."""
+    """(python of a fresh venv with the wheel installed, an empty folder outside the repository, its environment).
+
+    The corpus cache folder is a new empty one, so the corpus can only come from the wheel.
+    """
     tmp = tmp_path_factory.mktemp("install")
     python = fresh_venv(tmp)
     empty = tmp / "empty"
     empty.mkdir()
-    env = clean_env()
+    env = clean_env(COURSE_LIB_CACHE=str(tmp / "user-cache"))
     probe = "import importlib.util; print(importlib.util.find_spec('course_lib') is None)"
     assert _run([str(python), "-c", probe], cwd=empty, env=env).strip() == "True", "the fresh venv sees course_lib"
     # What Colab does: the notebook's install cell, with the wheel in place of the tagged repository.
     cell = install_cell(ROOT / "notebooks" / CHAPTER) + "\nimport course_lib; print(course_lib.__file__)"
     out = _run([str(python), "-c", cell], cwd=empty, env={**env, "COURSE_LIB_INSTALL": str(wheel)})
     assert out.strip().startswith(str(python.parent.parent)), out  # installed into the fresh venv
+    # One small collection first (seconds to parse): if the wheel's corpus cache cannot be used,
+    # say so now rather than after parsing the whole corpus with music21 (minutes).
+    _run([str(python), "-c", "from course_lib.corpus import load_works; load_works(collections=['schubert'], "
+          "progress=False)"], cwd=empty, env=env)
+    parsed = list((tmp / "user-cache").rglob("*.npz"))
+    assert not parsed, f"the wheel's corpus cache was not used, scores were parsed again: {parsed} (stale? make cache)"
     return python, empty, env
 
 
@@ -133,7 +142,6 @@ def test_installed_wheel_loads_every_registry_entry_outside_the_repository(insta
     python, empty, env = installed
     script = textwrap.dedent("""
         import json
-        from pathlib import Path
         import course_lib
         from course_lib.pretrained import load_pretrained, registry
         from course_lib.corpus import load_works
@@ -141,9 +149,11 @@ def test_installed_wheel_loads_every_registry_entry_outside_the_repository(insta
         for name in registry():
             model = load_pretrained(name)
             loaded[name] = sum(p.numel() for p in model.parameters())
-        print(json.dumps({"file": course_lib.__file__, "loaded": loaded, "works": len(load_works())}))
+        print(json.dumps({"file": course_lib.__file__, "loaded": loaded, "works": len(load_works(progress=False))}))
     """)
-    out = json.loads(_run([str(python), "-c", script], cwd=empty, env=env).strip().splitlines()[-1])
+    out = json.loads(_run([str(python), "-c", script], cwd=empty, env=env, timeout=900).strip().splitlines()[-1])
+    parsed = list(Path(env["COURSE_LIB_CACHE"]).rglob("*.npz"))
+    assert not parsed, f"the wheel's corpus cache was not used, scores were parsed again: {parsed} (stale? make cache)"
     assert "site-packages" in out["file"] and not out["file"].startswith(str(ROOT)), out["file"]
     registry = json.loads((ROOT / "course_lib/data/checkpoints/registry.json").read_text())
     assert set(out["loaded"]) == set(registry) and all(n > 0 for n in out["loaded"].values())
