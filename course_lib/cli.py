@@ -113,7 +113,7 @@ def _generate(args: argparse.Namespace) -> int:
     model = load(args.checkpoint)
     controls = _requested_controls(model, args.control or [])
     enc = PerformanceEncoding()
-    primer = enc.encode(read_midi(args.primer))[: args.primer_events] if args.primer else None
+    primer = enc.encode(read_midi(args.primer), max_events=args.primer_events) if args.primer else None
     strategy = get_strategy(args.strategy)
     options = {name: getattr(args, name) for name in strategy.options if getattr(args, name, None) is not None}
     length = {"seconds": args.seconds} if strategy.stepwise else {"steps": args.events}

@@ -56,6 +56,14 @@ _FOLK_COLLECTIONS = ["ryansMammoth", "oneills1850"]
 JUDGED = ("period", "composer", "group")
 
 
+def _opening(performance: Performance, seconds: float) -> Performance:
+    """The first ``seconds`` of a learner's file, its notes cut there: a primer then costs what
+    its opening costs, however long the file or its notes (a note of 10⁷ s included)."""
+    opening = performance.slice(0.0, seconds)
+    return Performance(opening.pitch, opening.velocity, opening.start, np.minimum(opening.end, seconds),
+                       opening.program)
+
+
 @dataclass
 class StudioResult:
     """One generation: the events, the music, and the requested controls beside the measured ones."""
@@ -272,7 +280,8 @@ class Studio:
 
         if self.primer_kind == "none":
             return None
-        sources = self.primer_works if self.primer_kind != "midi" else [self.primer_performance]
+        sources = self.primer_works if self.primer_kind != "midi" else [_opening(self.primer_performance,
+                                                                              self.primer_seconds)]
         return primer_from(sources, seconds=self.primer_seconds, encoding=self.encoding)
 
     # -- generation ----------------------------------------------------------------------------

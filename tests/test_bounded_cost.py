@@ -1,0 +1,64 @@
+"""Tiny files cannot make the course allocate gigabytes: a note of 10⁷ s is cut when encoded,
+and a primer taken from a file costs what its opening costs (issue 17, section 3)."""
+
+import struct
+import time
+
+import numpy as np
+import pytest
+
+from course_lib.midi import read_midi_bytes
+
+
+def long_note_file(seconds: float = 1e7) -> bytes:
+    """A MIDI file of a few dozen bytes: one note lasting ``seconds``."""
+    tempo = 0xFFFFFF  # µs per quarter, the slowest a file can say; one tick per quarter
+    ticks = round(seconds * 1e6 / tempo)
+    vlq = [ticks & 0x7F]
+    while ticks > 0x7F:
+        ticks >>= 7
+        vlq.append(0x80 | (ticks & 0x7F))
+    body = (b"\x00\xff\x51\x03" + tempo.to_bytes(3, "big") + b"\x00\x90\x3c\x64"
+            + bytes(reversed(vlq)) + b"\x80\x3c\x00" + b"\x00\xff\x2f\x00")
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, 1) + b"MTrk" + struct.pack(">I", len(body)) + body
+
+
+def test_the_file_is_tiny_and_its_note_lasts_ten_million_seconds():
+    data = long_note_file()
+    assert len(data) < 50
+    assert read_midi_bytes(data).end[0] == pytest.approx(1e7, rel=1e-3)
+
+
+def test_course_lib_encode_cuts_the_note(tmp_path, capsys):
+    from course_lib.cli import main
+
+    path = tmp_path / "long.mid"
+    path.write_bytes(long_note_file())
+    start = time.perf_counter()
+    with pytest.warns(UserWarning, match="longer than 300 s"):
+        main(["encode", str(path)])
+    assert time.perf_counter() - start < 30
+    events = capsys.readouterr().out.split()
+    assert 300 < len(events) < 310  # a velocity, the note-on, 300 one-second shifts, the note-off
+
+
+def test_the_studio_primes_with_the_opening_only():
+    from course_lib.widgets import Studio
+
+    studio = Studio(model="prnn-cpu")
+    studio.use_midi(long_note_file(), "long.mid")
+    events = studio.primer_events()
+    assert len(events) < 50  # six seconds of one note, then a second of silence
+    result = studio.generate()
+    assert len(result.performance) >= 0 and np.isfinite(result.performance.end).all()
+
+
+def test_course_lib_generate_primes_with_the_opening_only(tmp_path):
+    from course_lib.cli import main
+
+    path = tmp_path / "long.mid"
+    path.write_bytes(long_note_file(1e9))  # a note far longer than any encoding may hold
+    start = time.perf_counter()
+    main(["generate", "--checkpoint", "prnn-cpu", "--primer", str(path), "--primer-events", "50",
+          "--seconds", "2", "--out", str(tmp_path / "out.mid"), "--quiet"])
+    assert time.perf_counter() - start < 60 and (tmp_path / "out.mid").exists()
