@@ -151,11 +151,31 @@ class Studio:
         self._works = None
         self._retriever = None
         self.controls: dict[str, object] = {}
-        if model is None:   # the best conditioned model shipped, else the first one
-            model = next((m for m in DEFAULT_MODELS if m in self.models), self.models[0])
-        self.select_model(model)
+        if model is not None:
+            self.select_model(model)
+        else:   # the best conditioned model shipped that loads, else the first one that does
+            self._select_first([m for m in DEFAULT_MODELS if m in self.models]
+                               + [m for m in self.models if m not in DEFAULT_MODELS])
 
     # -- the model and its controls -----------------------------------------------------------
+    def _select_first(self, candidates: list[str]) -> None:
+        """Load the first candidate that passes its hash check; say which were skipped and why."""
+        import warnings
+
+        from .checkpoints import CheckpointError
+
+        problems = []
+        for name in candidates:
+            try:
+                self.select_model(name)
+            except CheckpointError as err:
+                problems.append(str(err))
+                continue
+            if problems:
+                warnings.warn(f"the studio plays {name!r}: " + "; ".join(problems), stacklevel=3)
+            return
+        raise CheckpointError("no shipped model could be loaded: " + "; ".join(problems))
+
     def select_model(self, name: str) -> None:
         """Load a shipped model (once); keep the controls it also reads, drop the others."""
         from .pretrained import load_pretrained

@@ -62,3 +62,22 @@ def test_course_lib_generate_primes_with_the_opening_only(tmp_path):
     main(["generate", "--checkpoint", "prnn-cpu", "--primer", str(path), "--primer-events", "50",
           "--seconds", "2", "--out", str(tmp_path / "out.mid"), "--quiet"])
     assert time.perf_counter() - start < 60 and (tmp_path / "out.mid").exists()
+
+
+def test_the_studio_plays_another_model_when_its_default_is_damaged(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from course_lib import pretrained
+    from course_lib.widgets import DEFAULT_MODELS, Studio
+
+    folder = tmp_path / "checkpoints"
+    shutil.copytree(pretrained.CHECKPOINTS, folder)
+    registry = json.loads((folder / "registry.json").read_text())
+    first = next(m for m in DEFAULT_MODELS if m in registry)
+    damaged = folder / registry[first]["file"]
+    damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
+    monkeypatch.setattr(pretrained, "CHECKPOINTS", folder)
+    with pytest.warns(UserWarning, match=f"the studio plays .*{first}"):
+        studio = Studio()
+    assert studio.model_name != first
