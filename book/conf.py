@@ -88,7 +88,8 @@ def _stage_scripts() -> None:
             shutil.copy(source, STATIC / name)
     # The widget script asks for its icon fonts beside the page, under the package's own path
     # (the studio's page is in notebooks/): put them there.
-    fonts = [f for f in sources["embed-amd.js"].parent.iterdir() if f.suffix in (".woff", ".woff2", ".ttf", ".eot", ".svg")]
+    dist = sources["embed-amd.js"].parent
+    fonts = [f for f in dist.iterdir() if f.suffix in (".woff", ".woff2", ".ttf", ".eot", ".svg")]
     for folder in ("notebooks/@jupyter-widgets/html-manager/dist", "notebooks/@jupyter-widgets"):
         (EXTRA / folder).mkdir(parents=True, exist_ok=True)
         for font in fonts:

@@ -49,7 +49,7 @@ def test_the_site_has_every_page_search_and_downloads(site):
     assert (site / "index.html").exists() and (site / "README.html").exists()
     for stem in CHAPTERS:
         html = (site / "notebooks" / f"{stem}.html").read_text()
-        assert f"colab.research.google.com/github/" in html and f"/notebooks/{stem}.ipynb" in html, stem
+        assert "colab.research.google.com/github/" in html and f"/notebooks/{stem}.ipynb" in html, stem
         assert "mybinder.org/v2/gh/" in html, stem
         assert f"_sources/notebooks/{stem}.ipynb" in html, stem  # the download button
         assert (site / "_sources" / "notebooks" / f"{stem}.ipynb").exists()

@@ -64,11 +64,6 @@ def colab_url(path: str) -> str:
     return f"https://colab.research.google.com/github/{owner_repo}/blob/v{version()}/{path}"
 
 
-def binder_url(path: str) -> str:
-    owner_repo = repository().removeprefix("https://github.com/")
-    return f"https://mybinder.org/v2/gh/{owner_repo}/v{version()}?urlpath=lab/tree/{path}"
-
-
 def header_cells(path: str, widgets: bool = False) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
     """(the link cell, the install cell) for the notebook at ``path`` (from the repository root)."""
     badge = nbformat.v4.new_markdown_cell(f"[![Open in Colab]({BADGE_IMAGE})]({colab_url(path)})", id=BADGE_TAG)

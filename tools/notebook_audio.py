@@ -87,7 +87,8 @@ def store_audio(path: Path, kbps: int = KBPS, timeout: int = 900) -> tuple[int, 
 
     path = Path(path)
     ran = nbformat.read(path, as_version=4)
-    NotebookClient(ran, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    resources = {"metadata": {"path": str(path.parent)}}
+    NotebookClient(ran, timeout=timeout, kernel_name="python3", resources=resources).execute()
     compact_outputs(ran, kbps)
     fresh = {c.source: c for c in ran.cells if c.cell_type == "code" and has_audio(c)}
     nb = nbformat.read(path, as_version=4)  # read again: only the sounding cells change
@@ -116,6 +117,7 @@ if __name__ == "__main__":
         else:
             started = time.perf_counter()
             updated, n = store_audio(p)
-            print(f"{p}: {updated} sounding cells stored, {n / 1e6:.2f} MB of audio, {time.perf_counter() - started:.0f} s")
+            seconds = time.perf_counter() - started
+            print(f"{p}: {updated} sounding cells stored, {n / 1e6:.2f} MB of audio, {seconds:.0f} s")
         total += n
     print(f"total: {total / 1e6:.2f} MB of stored audio")
