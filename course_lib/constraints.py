@@ -11,13 +11,16 @@ Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .encoding import PerformanceEncoding
+from .performance import Performance
+from .stats import Estimate, wilson
 
-__all__ = ["NoteLimit", "DEFAULT_MAX_NOTE_SECONDS"]
+__all__ = ["NoteLimit", "DEFAULT_MAX_NOTE_SECONDS", "LongNotes", "long_notes", "continuation_notes"]
 
 # The longest note the studio and the command line let a model hold: the 99.9th percentile of the
 # note durations of the corpus's training works (1,594,455 notes: 8.0 s; 0.03 % of them are longer).
@@ -111,3 +114,54 @@ class NoteLimit:
         if impossible.any():
             masked[impossible] = torch.zeros_like(masked[impossible]).masked_fill(~ok[impossible], -math.inf)
         return masked
+
+
+# -- measuring what the limit is for ------------------------------------------------------------
+@dataclass(frozen=True)
+class LongNotes:
+    """Notes longer than ``seconds`` in a set of pieces: ``long`` of ``notes`` notes, and
+    ``pieces_with`` of ``pieces`` pieces with at least one. :meth:`notes_rate` and
+    :meth:`pieces_rate` are proportions with their 95 % Wilson intervals
+    (:func:`course_lib.stats.wilson`); the pieces' interval is the safer one, since the notes
+    of one piece are not independent trials."""
+
+    seconds: float
+    long: int
+    notes: int
+    pieces_with: int
+    pieces: int
+
+    def notes_rate(self) -> Estimate:
+        return wilson(self.long, self.notes)
+
+    def pieces_rate(self) -> Estimate:
+        return wilson(self.pieces_with, self.pieces)
+
+    def __str__(self) -> str:
+        notes, pieces = self.notes_rate(), self.pieces_rate()
+        return (f"{notes.value:6.2%} of {self.notes:6,} notes [{notes.lo:.2%}, {notes.hi:.2%}]; "
+                f"{self.pieces_with:3d} of {self.pieces:3d} pieces [{pieces.lo:.0%}, {pieces.hi:.0%}]")
+
+
+def long_notes(performances, seconds: float) -> LongNotes:
+    """Count the notes longer than ``seconds`` in ``performances`` (chapter 5 measures stuck
+    notes as those longer than the corpus's 99.9th percentile, :data:`DEFAULT_MAX_NOTE_SECONDS`).
+
+    Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
+    """
+    counts = [int(((p.end - p.start) > seconds + 1e-9).sum()) for p in performances]
+    return LongNotes(float(seconds), sum(counts), sum(len(p) for p in performances),
+                     sum(c > 0 for c in counts), len(counts))
+
+
+def continuation_notes(primer, events, encoding: PerformanceEncoding | None = None) -> Performance:
+    """The notes that sound in ``events`` played after ``primer``, each with its whole duration:
+    a note held from the primer into the continuation counts (the note limit counts it too),
+    a note over before the continuation does not.
+
+    Notebook: notebooks/05_beam_vs_stochastic_search.ipynb
+    """
+    enc = encoding or PerformanceEncoding()
+    p = enc.decode(np.concatenate([np.asarray(primer, dtype=np.int64), np.asarray(events, dtype=np.int64)]))
+    keep = p.end > enc.clock(primer)[1] / enc.steps_per_second
+    return Performance(p.pitch[keep], p.velocity[keep], p.start[keep], p.end[keep], p.program)

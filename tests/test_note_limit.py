@@ -165,3 +165,47 @@ def test_the_default_limit_is_the_corpus_99_9th_percentile():
                                 for w in load_works(progress=False) if w.split == "train"])
     assert DEFAULT_MAX_NOTE_SECONDS == pytest.approx(np.percentile(durations, 99.9), abs=0.05)
     assert (durations > DEFAULT_MAX_NOTE_SECONDS).mean() < 0.001
+
+
+def test_long_notes_are_counted_with_wilson_intervals():
+    from course_lib.constraints import long_notes
+    from course_lib.performance import Performance
+
+    def piece(*durations):
+        n = len(durations)
+        start = np.arange(n, dtype=float)
+        return Performance(np.full(n, 60), np.full(n, 64), start, start + np.array(durations))
+
+    counted = long_notes([piece(1.0, 9.0, 8.0), piece(0.5, 0.5), piece(12.0)], 8.0)
+    assert (counted.long, counted.notes, counted.pieces_with, counted.pieces) == (2, 6, 2, 3)
+    assert counted.notes_rate().value == pytest.approx(2 / 6) and counted.pieces_rate().n == 3
+    assert 0 < counted.notes_rate().lo < 2 / 6 < counted.notes_rate().hi < 1
+    none = long_notes([piece(1.0)] * 50, 8.0)
+    assert none.notes_rate().lo == 0 and 0 < none.notes_rate().hi < 0.1   # none seen is not "none at all"
+    assert "0.00% of     50 notes" in str(none)
+
+
+@pytest.mark.parametrize("text, value", [(None, DEFAULT_MAX_NOTE_SECONDS), ("4.5", 4.5), ("0", None),
+                                         ("none", None), ("off", None)])
+def test_the_command_line_limit(text, value):
+    from course_lib import cli
+
+    argv = ["generate", "--checkpoint", "prnn"] + ([] if text is None else ["--max-note-seconds", text])
+    assert cli._parser().parse_args(argv).max_note_seconds == value
+
+
+@pytest.mark.parametrize("text", ["-1", "nan", "inf", "0.001", "long"])
+def test_the_command_line_refuses_a_bad_limit(text, capsys):
+    from course_lib import cli
+
+    with pytest.raises(SystemExit):
+        cli._parser().parse_args(["generate", "--checkpoint", "prnn", "--max-note-seconds", text])
+    assert "--max-note-seconds" in capsys.readouterr().err
+
+
+def test_the_notes_of_a_continuation_include_those_held_from_the_primer():
+    from course_lib.constraints import continuation_notes
+
+    primer = [370, ON(60), SHIFT(50), ON(64), SHIFT(50), OFF(64)]            # 60 still sounds, 64 is over
+    notes = continuation_notes(primer, [SHIFT(100), OFF(60), ON(67), SHIFT(10)])
+    assert sorted(zip(notes.pitch.tolist(), (notes.end - notes.start).round(2).tolist())) == [(60, 2.0), (67, 0.1)]
