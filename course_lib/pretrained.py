@@ -31,9 +31,9 @@ from .checkpoints import CheckpointError, HashMismatch, read_checkpoint, sha256
 from .models import KIND_ALIASES, MODEL_KINDS, size_name
 from .training import load_model
 
-__all__ = ["CHECKPOINTS", "TAGS", "FAMILIES", "UnknownModel", "canonical_name", "shipped_name", "family_of", "resolve", "registry",
-           "checkpoint_path", "load_pretrained", "load", "shipped_models", "models_table", "sha256", "ship_run",
-           "machine_description"]
+__all__ = ["CHECKPOINTS", "TAGS", "FAMILIES", "UnknownModel", "canonical_name", "shipped_name", "family_of",
+           "resolve", "registry", "checkpoint_path", "load_pretrained", "load", "shipped_models", "models_table",
+           "sha256", "ship_run", "machine_description"]
 
 CHECKPOINTS = Path(__file__).parent / "data" / "checkpoints"
 _REGISTRY = CHECKPOINTS / "registry.json"
@@ -148,9 +148,9 @@ def _entry_file(name: str, entry: dict) -> Path:
 
 def _mismatch(name: str, entry: dict, actual: str) -> CheckpointError:
     return CheckpointError(
-        f"{CHECKPOINTS / entry['file']}: sha256 {actual[:12]}… does not match the registry's {entry['sha256'][:12]}…; "
-        f"the file of {name!r} is damaged or from another version: restore it (git checkout) or reproduce it "
-        f"with: {entry['command']}")
+        f"{CHECKPOINTS / entry['file']}: sha256 {actual[:12]}… does not match the registry's "
+        f"{entry['sha256'][:12]}…; the file of {name!r} is damaged or from another version: restore it "
+        f"(git checkout) or reproduce it with: {entry['command']}")
 
 
 def checkpoint_path(name: str) -> Path:
