@@ -256,7 +256,8 @@ def _for_seconds(model, primer, choose, seconds: float, *, controls, encoding, m
     if progress:
         from tqdm.auto import tqdm
         # counted in clock steps (integers, so the bar ends exactly full), shown in seconds
-        bar = tqdm(total=target, desc="generating", unit="s of music", unit_scale=1 / enc.steps_per_second)
+        bar = tqdm(total=target, desc="generating", unit="s of music", unit_scale=1 / enc.steps_per_second,
+                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} {unit} [{elapsed}<{remaining}]")
     while (ends < 0).any() and len(out) < max_events:
         e = next(stream).numpy()
         out.append(e)

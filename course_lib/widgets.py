@@ -48,7 +48,7 @@ PRIMERS = ("none", "work", "request", "midi")
 BEAM_EVENTS_PER_SECOND = 15
 # The model the studio starts with: the best conditioned LSTM shipped. The longer CPU run plays
 # here only: chapter 4 compares conditioned and plain models trained for the same steps.
-DEFAULT_MODELS = ("prnn-cond-full", "prnn-cpu-cond-long", "prnn-cpu-cond")
+DEFAULT_MODELS = ("prnn-full-cond", "prnn-cpu-cond-long", "prnn-cpu-cond")
 # The strategies' options the studio lets a learner set (the others keep their defaults).
 STRATEGY_SETTINGS = ("temperature", "top_p", "beam_size")
 _FOLK_COLLECTIONS = ["ryansMammoth", "oneills1850"]

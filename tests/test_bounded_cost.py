@@ -81,3 +81,22 @@ def test_the_studio_plays_another_model_when_its_default_is_damaged(tmp_path, mo
     with pytest.warns(UserWarning, match=f"the studio plays .*{first}"):
         studio = Studio()
     assert studio.model_name != first
+
+
+def test_generate_shows_seconds_rounded(capsys):
+    import io
+
+    from course_lib.pretrained import load_pretrained
+    from course_lib.search import generate
+
+    stream = io.StringIO()
+    import tqdm.auto
+
+    real = tqdm.auto.tqdm
+    tqdm.auto.tqdm = lambda *a, **k: real(*a, **{**k, "file": stream})
+    try:
+        generate(load_pretrained("prnn-cpu"), None, strategy="sample", seconds=2.0, progress=True)
+    finally:
+        tqdm.auto.tqdm = real
+    shown = stream.getvalue()
+    assert "/2.0 s of music" in shown and "0000000" not in shown
