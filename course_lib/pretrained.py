@@ -231,7 +231,7 @@ def shipped_models(folder: str | Path | None = None) -> list[dict]:
             "kind": parts[0] if parts else KIND_ALIASES.get(entry.get("model"), entry.get("model", "?")),
             "size": size_name(size) if size else "?",
             "file": f"{file.stat().st_size / 1e6:.1f} MB" if config else "missing or damaged",
-            "valid_nll": entry.get("valid_nll"),
+            "heldout_nll": entry.get("heldout_nll"),
             "training": (f"{entry.get('steps', 0):,} steps of {config['batch_size']} × {config['window']} events"
                          if config else f"{entry.get('steps', 0):,} steps"),
             "works": ", ".join(config.get("collections") or ["all"]) if config else "?",
@@ -245,11 +245,13 @@ def models_table(rows: list[dict]) -> str:
     lines = [f"{'name':22s} {'family':17s} {'size':5s} {'file':>7s} {'NLL':>5s}  {'training':31s} {'works':5s} "
              f"{'minutes':>7s}  trained on"]
     for r in rows:
-        nll = f"{r['valid_nll']:.3f}" if r["valid_nll"] is not None else "?"
+        nll = f"{r['heldout_nll']:.3f}" if r["heldout_nll"] is not None else "?"
         minutes = f"{r['minutes']:.0f}" if r["minutes"] is not None else "?"
         lines.append(f"{r['name']:22s} {r['family']:17s} {r['size']:5s} {r['file']:>7s} {nll:>5s}  "
                      f"{r['training']:31s} {r['works']:5s} {minutes:>7s}  {r['trained_on']}")
-    lines.append("\nNLL: held-out nats per event. A family (prnn, prnn-cond, ...) loads its best member: the "
+    lines.append("\nNLL: nats per event on the course's held-out evaluation set (course_lib.evaluation, "
+                 "heldout-v1; a conditioned model told every control).\nA family (prnn, prnn-cond, ...) loads its "
+                 "best member: the "
                  "GPU-trained <kind>-full... when shipped, else <kind>-cpu...; older spellings (prnn-ss-full, "
                  "performance_rnn) work too.\nLoad one by name: load_pretrained(NAME) in Python, "
                  "course-lib generate --checkpoint NAME in a shell.")
@@ -296,6 +298,9 @@ def ship_run(run: str | Path, name: str, *, command: str, trained_on: str, descr
     save_checkpoint(out, model=model, config=config, step=model.train_step, half=True, record_hash=False)
     _, valid = corpus_windows(config, progress=False)
     nll = evaluate(load_model(out), valid, max_windows=eval_windows)
+    from .evaluation import EVAL_SET, heldout_nll
+
+    shipped = load_model(out)
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     last = metrics[-1] if metrics else {}
     entry = {
@@ -309,6 +314,8 @@ def ship_run(run: str | Path, name: str, *, command: str, trained_on: str, descr
         "wall_minutes": round(last.get("elapsed_s", 0) / 60, 1),
         "valid_nll": round(nll, 4),
         "valid_windows": min(eval_windows, len(valid)),
+        "eval_set": EVAL_SET,
+        "heldout_nll": round(heldout_nll(shipped).mean, 4),
         "command": command,
         "description": description,
         "config": config.to_dict(),

@@ -146,7 +146,7 @@ def train_all(profile: str = "full", out: str | Path = "runs", *, nproc: int = 1
         _train_or_skip(plan, say)
         entry = ship_run(plan.run, plan.name, command=_shown(plan.command), trained_on=trained_on,
                          description=plan.job.description, folder=ship_to)
-        say(f"shipped {Path(ship_to) / entry['file']}, held-out NLL {entry['valid_nll']:.3f} nats/event")
+        say(f"shipped {Path(ship_to) / entry['file']}, NLL {entry['heldout_nll']:.3f} nats/event on {entry['eval_set']}")
         entries.append({"name": plan.name, **entry})
     table = summary_table(entries)
     (out / "summary.md").write_text(table + "\n")
@@ -209,9 +209,9 @@ def _train_or_skip(plan: _Plan, say) -> None:
 
 def summary_table(entries: list[dict]) -> str:
     """A Markdown table of shipped runs: NLL, steps, wall time, events/s, machine."""
-    rows = ["| model | held-out NLL (nats/event) | steps | wall (min) | training events/s | trained on |",
+    rows = ["| model | NLL on heldout-v1 (nats/event) | steps | wall (min) | training events/s | trained on |",
             "|---|---|---|---|---|---|"]
     for e in entries:
-        rows.append(f"| {e['name']} | {e['valid_nll']:.3f} | {e['steps']:,} | {e['wall_minutes']:.1f} | "
+        rows.append(f"| {e['name']} | {e['heldout_nll']:.3f} | {e['steps']:,} | {e['wall_minutes']:.1f} | "
                     f"{e['events_per_s']:,} | {e['trained_on']} |")
     return "\n".join(rows)

@@ -20,6 +20,15 @@ def test_the_chapters_models_are_registered():
 
 
 @pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_shipped_checkpoint_reproduces_its_nll_on_the_course_evaluation_set(name):
+    from course_lib.evaluation import EVAL_SET, heldout_nll
+
+    entry = ENTRIES[name]
+    assert entry["eval_set"] == EVAL_SET  # one model, one number, on one named set
+    assert heldout_nll(pretrained.load_pretrained(name)).mean == pytest.approx(entry["heldout_nll"], abs=2e-3)
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
 def test_shipped_checkpoint_reproduces_its_recorded_held_out_nll(name):
     model = pretrained.load_pretrained(name)
     entry = model.registry_entry
@@ -68,7 +77,7 @@ def test_models_lists_what_is_shipped(capsys):
     out = capsys.readouterr().out
     for name, entry in ENTRIES.items():
         line = next(line for line in out.splitlines() if line.startswith(name + " "))
-        assert f"{entry['valid_nll']:.3f}" in line and f"{entry['steps']:,} steps of" in line, line
+        assert f"{entry['heldout_nll']:.3f}" in line and f"{entry['steps']:,} steps of" in line, line
         assert entry["trained_on"] in line and "small" in line, line
     assert next(line for line in out.splitlines() if line.startswith("prnn-cpu-cond ")).split()[1] == "prnn-cond"
 
