@@ -100,3 +100,12 @@ def test_generate_shows_seconds_rounded(capsys):
         tqdm.auto.tqdm = real
     shown = stream.getvalue()
     assert "/2.0 s of music" in shown and "0000000" not in shown
+
+
+def test_pitch_classes_with_nan_are_refused_wherever_they_come_from():
+    from course_lib.controls import ControlSpec
+
+    spec = ControlSpec(["pitch_classes"])
+    with pytest.raises(ValueError, match="finite"):
+        spec.request(pitch_classes=[float("nan")] + [1.0] * 11)
+    assert spec.request(pitch_classes=[1.0] * 12).shape[-1] == spec.size
