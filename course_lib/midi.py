@@ -138,12 +138,15 @@ def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]]
     Notes are compared within a track *name*, since symusic splits a track at its program
     changes (two notes of one key can then sit in two parts of one name).
     """
-    if division & 0x8000 or not all(data[end - 3:end] == b"\xff\x2f\x00" for _, end in chunks):
+    # Each track must end with its one end-of-track event (the closing note-offs go before it).
+    end_of_track = b"\xff\x2f\x00"
+    if division & 0x8000 or not all(data[end - 3:end] == end_of_track and data.find(end_of_track, begin, end - 3) < 0
+                                    for begin, end in chunks):
         return None
     closed = b"".join(b"MTrk" + struct.pack(">I", end - begin + len(_CLOSE_EVERY_KEY) + 1)
                       + data[begin:end - 3] + _CLOSE_EVERY_KEY + b"\x00\xff\x2f\x00" for begin, end in chunks)
     try:
-        score = symusic.Score.from_midi(data[:8] + struct.pack(">HHH", 1, len(chunks), division) + closed)
+        score = symusic.Score.from_midi(b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), division) + closed)
     except Exception:  # the byte-by-byte reader reports what is wrong
         return None
     if any(len(track.controls) and (track.controls.numpy()["number"] == 64).any() for track in score.tracks):

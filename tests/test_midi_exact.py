@@ -366,3 +366,13 @@ def test_a_program_change_between_two_strikes_of_one_key_keeps_the_rules():
                  (32, off(60)), (48, off(60)))
     notes = read_midi_bytes(smf([body], division=96)).notes()
     assert [(p, v, s, e) for p, v, s, e in notes] == [(60, 100, 0.0, 1 / 12), (60, 80, 1 / 12, 1 / 6)]
+
+
+def test_a_longer_header_and_an_early_end_of_track_read_like_the_rules():
+    body = track((0, on(60)), (480, off(60)))
+    long_header = b"MThd" + struct.pack(">IHHH", 8, 1, 1, 480) + b"\x00\x00" + body[0:0]
+    data = long_header + b"MTrk" + struct.pack(">I", len(body)) + body
+    assert spans(data) == [(60, 0.0, 0.5)]
+    # an end of track before the last one: the rules stop there and close what sounds
+    early = (vlq(0) + on(60) + vlq(240) + b"\xff\x2f\x00" + vlq(240) + off(60) + EOT)
+    assert spans(smf([early])) == [(60, 0.0, 0.25)]
