@@ -35,8 +35,12 @@ def _peak_child(fn, warmup: bool, queue) -> None:
     # change from call to call, so the resident size drifts above what is alive. A fixed mmap
     # threshold gives every allocation over 64 KiB its own mapping, handed back when freed:
     # the peak then follows the live tensors, as torch.cuda.max_memory_allocated does.
+    # The child also inherits its parent's heap: free blocks there are already resident, and
+    # a tensor placed in one would not raise the resident size. malloc_trim hands them back.
     try:
-        ctypes.CDLL("libc.so.6").mallopt(-3, 64 * 1024)   # -3: M_MMAP_THRESHOLD
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 64 * 1024)   # -3: M_MMAP_THRESHOLD
+        libc.malloc_trim(0)
     except (OSError, AttributeError):   # not glibc: measure with its allocator as it is
         pass
     if warmup:   # the libraries' one-time start-up and scratch buffers are not fn's memory
