@@ -318,7 +318,7 @@ def _encode_position(spec, value):
 def _encode_weights(spec, value):
     v = np.asarray(value, dtype=np.float32)
     if v.shape != (12,) or not np.isfinite(v).all() or (v < 0).any() or v.sum() <= 0:
-        raise ValueError(f"pitch_classes needs 12 non-negative, finite weights (C, C#, …, B), got {v.tolist()}")
+        raise ValueError(f"pitch_classes needs 12 non-negative weights, all finite (C, C#, …, B), got {v.tolist()}")
     return v / v.sum()
 
 
