@@ -6,13 +6,13 @@ virtual environment by tests/test_install.py.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tool_loader import load_tool
 
 import course_lib
 
@@ -20,14 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p for folder in ("notebooks", "solutions", "exercises") for p in (ROOT / folder).glob("*.ipynb"))
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("colab_tool", ROOT / "tools" / "colab.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-colab = _tool()
+colab = load_tool("colab", "colab_tool")
 
 
 def _cells(path):

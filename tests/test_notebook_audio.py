@@ -6,13 +6,13 @@ Stored players are what GitHub and the book site play (tools/notebook_audio.py s
 from __future__ import annotations
 
 import base64
-import importlib.util
 import re
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
+from tool_loader import load_tool
 
 from course_lib import audio
 from course_lib.performance import Performance
@@ -23,14 +23,7 @@ SOUNDING = re.compile(r"\baudio\.play\(|\bAudio\(")
 BUDGET = 10e6  # bytes of stored audio (base64) over all notebooks
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("notebook_audio", ROOT / "tools" / "notebook_audio.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _tool()
+tool = load_tool("notebook_audio", "notebook_audio")
 
 
 def _scale(seconds: float) -> Performance:
