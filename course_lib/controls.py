@@ -32,7 +32,7 @@ from .style import PITCH_NAMES, SCALES, estimate_key, scale_profile
 __all__ = [
     "WINDOW_SECONDS", "event_times", "note_density", "mean_velocity", "pitch_class_histogram",
     "relative_position", "with_missing_bit", "key_index", "KEY_NAMES", "DENSITY_EDGES", "VELOCITY_EDGES",
-    "BORN_RANGE", "ControlOption", "Control", "CONTROLS", "ControlSpec",
+    "BORN_RANGE", "TEMPO_EDGES", "ControlOption", "Control", "CONTROLS", "ControlSpec",
 ]
 
 WINDOW_SECONDS = 3.0
@@ -143,6 +143,7 @@ def with_missing_bit(values, size: int) -> np.ndarray:
 DENSITY_EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)  # notes per second: 7 bins, as Performance RNN's log-spaced ones
 VELOCITY_EDGES = (16, 32, 48, 64, 80, 96, 112)     # mean MIDI velocity: 8 bins
 BORN_RANGE = (1250, 1950)                           # years of birth, scaled to 0–1
+TEMPO_EDGES = (60, 80, 100, 116, 132, 160, 200)     # quarter notes per minute: 8 bins
 KEY_NAMES = tuple(f"{t} {m}" for m in SCALES for t in PITCH_NAMES)  # the key control's 24 classes
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -286,6 +287,19 @@ def _composers(spec):
     return spec.composers
 
 
+def _forms(spec):
+    return spec.forms
+
+
+def _work_tempo(spec, work, transpose):
+    """The tempo the work's notes are played at (a metronome mark); a tempo word's rough value,
+    or a tempo the performance does not follow, is missing (see course_lib.corpus.titles).
+    A window's time stretch (±5 %) is not applied: at most one bin off, near an edge."""
+    from .corpus.titles import SOUNDING_TEMPO_SOURCES
+
+    return getattr(work, "tempo", None) if getattr(work, "tempo_source", None) in SOUNDING_TEMPO_SOURCES else None
+
+
 # Encoded: (spec, requested value) → (size,) components, or a ValueError that says what is allowed.
 def _in_range(name: str, value, low, high, meaning: str) -> float:
     if not low <= float(value) <= high:
@@ -394,6 +408,15 @@ def _measured_velocity(performance, seconds, requested) -> str:
     return f"{performance.velocity.mean():.0f} MIDI velocity" if len(performance) else "no notes"
 
 
+def _measured_tempo(performance, seconds, requested) -> str:
+    from .tempo_form import estimate_tempo
+
+    try:
+        return f"{estimate_tempo(performance):.0f} BPM (estimated)"
+    except ValueError:
+        return "too few notes"
+
+
 def _measured_key(performance, seconds, requested) -> str:
     return f"{_estimated_key(performance)} (estimated)"
 
@@ -436,6 +459,11 @@ CONTROLS: dict[str, Control] = {c.name: c for c in (
     Control("group", size=lambda spec: max(spec.groups.values()) + 1,
             from_work=lambda spec, work, transpose: spec.groups.get(getattr(work, "composer", None)),
             encode=_encode_group, parse=_whole_number, option=_group_choices),
+    Control("tempo", size=_sized(len(TEMPO_EDGES) + 1), from_work=_work_tempo,
+            encode=_binned("tempo", TEMPO_EDGES, 20, 400, "quarter notes per minute"), parse=_number,
+            option=_number_option("tempo", 120, 40, 240, 4, "BPM"), measure=_measured_tempo, measured_always=True),
+    Control("form", size=lambda spec: len(spec.forms), from_work=_work_label("form", _forms),
+            encode=_labelled("form", _forms), parse=str, option=_choice("form", _forms)),
 )}
 
 
@@ -448,24 +476,29 @@ class ControlSpec:
     keys of :data:`KEY_NAMES`, moved with the window's transposition; missing for modal tunes),
     ``period``, ``composer`` and ``group`` (one-hot; groups from
     :func:`course_lib.style.load_composer_groups`), ``born`` (the composer's year of birth
-    scaled over ``BORN_RANGE``; missing for folk tunes).
+    scaled over ``BORN_RANGE``; missing for folk tunes), ``tempo`` (8 one-hot bins of quarter
+    notes per minute over :data:`TEMPO_EDGES`; only a metronome mark the notes follow, else
+    missing) and ``form`` (one-hot over ``forms``; other forms missing).
 
     Args:
         names: the controls, in order.
         periods: the period labels the ``period`` control knows.
         composers: the composer names the ``composer`` control knows (default: every
             composer of the corpus's table).
+        forms: the forms the ``form`` control knows (default :data:`course_lib.corpus.CONTROL_FORMS`,
+            those with enough training works).
         window: seconds of the window the event-based controls look at.
 
     Notebook: notebooks/03_control_signals.ipynb
     """
 
     def __init__(self, names=("density", "velocity", "position", "pitch_classes"), *, periods=None,
-                 composers=None, window: float = WINDOW_SECONDS) -> None:
-        from .corpus import PERIODS, composer_table
+                 composers=None, forms=None, window: float = WINDOW_SECONDS) -> None:
+        from .corpus import CONTROL_FORMS, PERIODS, composer_table
         from .style import load_composer_groups
 
         self.periods = tuple(periods or PERIODS)
+        self.forms = tuple(forms or CONTROL_FORMS)
         self.composers = tuple(composers or sorted({c.name for c in composer_table().values()}))
         self.groups = load_composer_groups()
         unknown = [n for n in names if n not in CONTROLS]
@@ -550,7 +583,8 @@ class ControlSpec:
         ``density`` in notes per second, ``velocity`` a MIDI velocity 1–127, ``position``
         0–1, ``pitch_classes`` 12 non-negative weights (normalised here), ``key`` a name such
         as ``"D minor"``, ``period`` and ``composer`` names, ``born`` a year within
-        ``BORN_RANGE``, ``group`` a group number (see :data:`CONTROLS`).
+        ``BORN_RANGE``, ``group`` a group number, ``tempo`` quarter notes per minute, ``form``
+        a form such as ``"jig"`` (see :data:`CONTROLS`).
 
         Raises:
             ValueError: an unknown control, a value out of range or of the wrong size,

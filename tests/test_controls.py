@@ -210,7 +210,8 @@ def test_every_row_of_the_table_is_complete():
 def test_command_line_text_is_parsed_by_each_row():
     spec = _every_control()
     typed = {"density": "6", "velocity": "90", "position": "0.5", "pitch_classes": "1,0,1,0,1,1,0,1,0,1,0,1",
-             "key": "D minor", "period": "Baroque", "composer": "Johann Sebastian Bach", "born": "1685", "group": "2"}
+             "key": "D minor", "period": "Baroque", "composer": "Johann Sebastian Bach", "born": "1685", "group": "2",
+             "tempo": "120", "form": "jig"}
     assert set(typed) == set(controls.CONTROLS)
     values = {name: spec.parse(name, text) for name, text in typed.items()}
     assert values["density"] == 6.0 and values["group"] == 2 and len(values["pitch_classes"]) == 12
@@ -219,7 +220,8 @@ def test_command_line_text_is_parsed_by_each_row():
         spec.parse("density", "fast")
     with pytest.raises(ValueError, match="for each of the 12 pitch classes"):
         spec.parse("pitch_classes", "1,x")
-    assert spec.parse("tempo", "120") == "120"   # not a control: request() says so
+    assert values["tempo"] == 120.0 and values["form"] == "jig"
+    assert spec.parse("mood", "calm") == "calm"   # not a control: request() says so
 
 
 def test_one_scale_definition_for_keys_and_the_studio():
@@ -256,3 +258,60 @@ def test_a_new_control_is_one_row_of_the_table(monkeypatch):
             control_spec = staticmethod(lambda: spec)
 
     assert _requested_controls(Model(), ["tempo=90"]).tolist()[-4:] == [0, 0, 1, 0]
+
+
+class _Jig:
+    period, composer, born, key = "Traditional", "Traditional", None, "D major"
+    tempo, tempo_source, form, form_source = 180.0, "score mark", "jig", "ABC R: field"
+
+
+class _AdagioMazurka:
+    period, composer, born, key = "Romantic", "Frédéric Chopin", 1810, "C# minor"
+    tempo, tempo_source, form, form_source = 70.8, "title word", "mazurka", "title"
+
+
+def test_tempo_and_form_controls_read_the_metadata_the_notes_follow():
+    """Issue 20: tempo in bins of quarter notes per minute (only a metronome mark, which the
+    performance follows), form one-hot over the forms with enough training works."""
+    from course_lib.corpus import CONTROL_FORMS
+
+    spec = controls.ControlSpec(("tempo", "form"))
+    assert spec.forms == CONTROL_FORMS and "jig" in spec.forms and "mazurka" not in spec.forms
+    assert spec.size == len(controls.TEMPO_EDGES) + 2 + len(CONTROL_FORMS) + 1
+    jig = spec.vectors(EVENTS, _Jig())[0]
+    where = spec.slices()
+    assert jig[where["tempo"]][0] == 0 and jig[where["tempo"]][1:].argmax() == np.searchsorted(
+        controls.TEMPO_EDGES, 180, side="right")
+    assert jig[where["form"]][0] == 0 and jig[where["form"]][1 + CONTROL_FORMS.index("jig")] == 1
+    assert np.array_equal(spec.request(tempo=180, form="jig"), jig)
+    other = spec.vectors(EVENTS, _AdagioMazurka())[0]   # a word's tempo, an unknown form: missing
+    assert other[where["tempo"]][0] == 1 and other[where["form"]][0] == 1
+    assert spec.option("tempo").label(120) == "120 BPM" and spec.option("form").choices["reel"] == "reel"
+    with pytest.raises(ValueError, match="quarter notes per minute, 20–400"):
+        spec.request(tempo=1000)
+    with pytest.raises(ValueError, match="unknown form 'symphony'; allowed"):
+        spec.request(form="symphony")
+    assert controls.ControlSpec(("form",), forms=("reel", "jig")).sizes["form"] == 2
+    from course_lib.cli import _requested_controls
+
+    class Model:
+        class train_config:
+            control_spec = staticmethod(lambda: spec)
+
+    assert np.array_equal(_requested_controls(Model(), ["tempo=180", "form=jig"]).numpy(), jig)
+
+
+def test_tempo_and_form_are_dropped_in_training_like_the_other_controls():
+    from course_lib.data import EventWindows
+
+    piece = Performance.from_notes([(60 + (i % 5), 80, i * 0.25, i * 0.25 + 0.2) for i in range(200)])
+
+    class Work(_Jig):
+        performance = piece
+
+    spec = controls.ControlSpec(("tempo", "form"))
+    starts = [where.start for where in spec.slices().values()]
+    kept = EventWindows([Work()], 32, controls=spec, drop_controls=0.0)[0]["controls"]
+    dropped = EventWindows([Work()], 32, controls=spec, drop_controls=1.0)[0]["controls"]
+    assert (kept[:, starts] == 0).all() and (dropped[:, starts] == 1).all()
+    assert dropped.sum() == len(dropped) * 2

@@ -169,6 +169,27 @@ def test_an_opus_is_refused():
         corpus.score_to_performance(stream.Opus())
 
 
+def test_tempo_marks_and_opening_words_are_kept_for_the_metadata():
+    """What course_lib.corpus.titles reads: each mark with the seconds it rules, and the words
+    over the first bars (issue 20)."""
+    from music21 import expressions, note, stream, tempo
+
+    s = stream.Stream()
+    s.insert(0, tempo.MetronomeMark(number=60))
+    s.insert(0, expressions.TextExpression("Adagio"))
+    s.insert(2, tempo.MetronomeMark("Allegro"))   # a word only: music21's number, 132
+    for i in range(4):
+        s.insert(i, note.Note("C4", quarterLength=1))
+    perf = corpus.score_to_performance(s)
+    assert corpus.scores._tempo_marks(s, perf) == [[60.0, 2.0, None, True],
+                                                    [132.0, round(120 / 132, 3), "Allegro", False]]
+    assert corpus.scores._score_words(s) == ["Adagio", "Allegro"]
+    assert corpus.scores._tempo_marks(_stream(note.Note("C4")), perf) == []
+    _, (tune, _), _, _ = corpus._parse_task(("airdsAirs/book1.abc", 0, 2))   # an ABC Q: field is a mark
+    assert len(tune["tempo_marks"]) == 1 and tune["tempo_marks"][0][3] is True
+    assert tune["tempo_marks"][0][1] == pytest.approx(tune["notes"].duration, abs=1e-3)
+
+
 # -- parsing the corpus ---------------------------------------------------------------------------
 def test_small_collections_load_with_plausible_metadata(small_cache):
     _, works = small_cache
@@ -306,7 +327,7 @@ def test_duplicates_are_dropped(tmp_path):
     other = tune.transpose(2)
     records = [
         {"id": f"verdi/{name}", "title": name, "composer_raw": None, "source": f"verdi/{name}.mxl",
-         "meter": None, "key": None, "tune_type": None, "notes": perf}
+         "meter": None, "key": None, "tune_type": None, "tempo_marks": [], "score_words": [], "notes": perf}
         for name, perf in (("b", slower), ("a", tune), ("c", other))
     ]
     corpus._Collection.from_records("verdi", records, [], [], 3, 0.0).write(tmp_path / "corpus" / "verdi.npz")

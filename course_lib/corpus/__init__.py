@@ -18,6 +18,8 @@ One job a module:
     ``scores``     music21 → performances: which files become works (and which are
                    skipped, and why), :func:`score_to_performance`, parsing in worker processes.
     ``cache``      the cache files, the build lock, :func:`build_cache`, the shipped cache.
+    ``titles``     tempo and form of a work, from its metronome marks, title, score words and
+                   collection (``data/tempo_words.csv``, ``data/forms.csv``), and their coverage.
     here           :func:`load_works`, :func:`load_midi_folder`, and :func:`report`.
 
 Command line: ``course-lib corpus --build`` (re)builds the cache and prints counts
@@ -46,6 +48,15 @@ from .cache import (
 )
 from .composers import PERIODS, UNKNOWN, ComposerInfo, _ComposerIndex, composer_table
 from .scores import DEFAULT_QPM, DEFAULT_VELOCITY, _check_collections, available_collections, score_to_performance
+from .titles import (
+    CONTROL_FORMS,
+    format_title_coverage,
+    print_title_coverage,
+    title_coverage,
+    title_metadata,
+    work_form,
+    work_tempo,
+)
 from .works import Work, WorkList, format_summary, normalise_tune_type, split_of, summary
 
 # Importable from here as before the corpus became a package; patch them where they live
@@ -83,6 +94,13 @@ __all__ = [
     "summary",
     "format_summary",
     "report",
+    "CONTROL_FORMS",
+    "title_coverage",
+    "format_title_coverage",
+    "print_title_coverage",
+    "title_metadata",
+    "work_tempo",
+    "work_form",
 ]
 
 
@@ -146,6 +164,7 @@ def _with_composers(collections: list[_Collection]) -> tuple[list[Work], list[tu
                 id=meta["id"], title=meta["title"], composer=info.name, born=info.born,
                 period=info.period, collection=coll.name, source=meta["source"], performance=perf,
                 meter=meta["meter"], key=meta["key"], tune_type=meta["tune_type"],
+                **title_metadata(meta, coll.name),
             ))
     if warned:
         shown = "\n  ".join(warned[:10]) + (f"\n  … and {len(warned) - 10} more" if len(warned) > 10 else "")

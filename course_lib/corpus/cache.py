@@ -8,7 +8,8 @@ metadata, read with ``allow_pickle=False`` (loading never executes code). The
 file records ``CACHE_VERSION`` and music21's version; a missing, stale or
 damaged file is rebuilt with a message. Composer, birth year and period are
 looked up in ``composers.csv`` when loading, not stored in the cache, so
-editing the table needs no rebuild. ``cache_dir`` defaults to
+editing the table needs no rebuild; so are tempo and form (``tempo_words.csv``,
+``forms.csv``: the cache keeps the marks and words they are read from). ``cache_dir`` defaults to
 ``$COURSE_LIB_CACHE``, else ``~/.cache/course_lib``.
 
 The package ships the whole cache (``course_lib/data/corpus/``, ``SHIPPED_CACHE``): when the
@@ -37,7 +38,7 @@ import numpy as np
 from ..performance import Performance
 from .scores import _check_collections, _parse_task, _task_cost, _tasks_for
 
-CACHE_VERSION = 1  # bump when the conversion or the cache layout changes
+CACHE_VERSION = 2  # bump when the conversion or the cache layout changes (2: tempo marks, score words)
 SHIPPED_CACHE = Path(__file__).parent.parent / "data" / "corpus"  # rebuilt by `make cache`
 
 
@@ -145,7 +146,7 @@ class _Collection:
 
 
 # Every work record carries these (a cache written by hand or by another version may not).
-WORK_FIELDS = ("id", "title", "composer_raw", "source", "meter", "key", "tune_type")
+WORK_FIELDS = ("id", "title", "composer_raw", "source", "meter", "key", "tune_type", "tempo_marks", "score_words")
 
 
 def _wrong_content(meta: dict, arrays: dict) -> str:

@@ -31,6 +31,11 @@ From score to performance (:func:`score_to_performance`)
       expands them, but it was 20-70x slower here (deep copies of the score) and
       fails on badly formed repeats (e.g. chopin/mazurka06-2); repeats add no new music.
 
+What a work's record keeps besides its notes: title, composer as written, meter, key, the ABC
+``R:`` field, every metronome mark with the seconds it rules (:func:`_tempo_marks`) and the words
+over the first bars (:func:`_score_words`); :mod:`course_lib.corpus.titles` reads the last four
+for a work's tempo and form when loading.
+
 Parsing (:func:`_parse_task`, one file or a chunk of ABC tunes) never raises: every error
 becomes a failure the build reports. It runs in worker processes started by
 :mod:`course_lib.corpus.cache`, which keeps the result.
@@ -145,15 +150,21 @@ def _velocity_at(onset: float, mark_offsets: list[float], marks: list) -> int:
     return int(round(127 * marks[i][1]))
 
 
-def _tempo_map(score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Offsets (quarters) where the tempo changes, the tempo from there (qpm) and the time (s)."""
+def _metronome_marks(score) -> dict:
+    """The score's metronome marks with a tempo, by offset (quarters); the first one at an offset wins."""
     from music21 import tempo
 
-    found: dict[float, float] = {}
+    found: dict[float, object] = {}
     for mark in score.recurse().getElementsByClass(tempo.MetronomeMark):
         qpm = mark.getQuarterBPM()
         if qpm is not None and qpm > 0:
-            found.setdefault(float(mark.getOffsetInHierarchy(score)), float(qpm))
+            found.setdefault(float(mark.getOffsetInHierarchy(score)), mark)
+    return found
+
+
+def _tempo_map(score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets (quarters) where the tempo changes, the tempo from there (qpm) and the time (s)."""
+    found = {offset: float(mark.getQuarterBPM()) for offset, mark in _metronome_marks(score).items()}
     if 0.0 not in found:
         found[0.0] = DEFAULT_QPM
     offsets = np.array(sorted(found))
@@ -165,6 +176,46 @@ def _tempo_map(score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _quarters_to_seconds(quarters, offsets, qpm, seconds) -> np.ndarray:
     i = np.searchsorted(offsets, quarters, side="right") - 1
     return seconds[i] + (quarters - offsets[i]) * 60.0 / qpm[i]
+
+
+def _tempo_marks(score, performance: Performance) -> list[list]:
+    """Every metronome mark the performance follows, in order: ``[qpm, seconds it rules in the
+    performance, its words or None, True when a number is printed]`` (a mark may give only a
+    word, for which music21 supplies a number, or only a sounding tempo, no printed number).
+    Read by :mod:`course_lib.corpus.titles` to give a work its tempo."""
+    marks = _metronome_marks(score)
+    if not marks or not len(performance):
+        return []
+    offsets = np.array(sorted(marks))
+    starts = _quarters_to_seconds(offsets, *_tempo_map(score))
+    ends = np.append(starts[1:], np.inf)
+    last = float(performance.end.max())
+    out = []
+    for offset, start, end in zip(offsets, starts, ends):
+        mark = marks[float(offset)]
+        words = None if mark.textImplicit or not mark.text else " ".join(str(mark.text).split())
+        printed = mark.number is not None and not mark.numberImplicit
+        out.append([round(float(mark.getQuarterBPM()), 3), round(float(max(0.0, min(end, last) - start)), 3),
+                    words, bool(printed)])
+    return out
+
+
+def _score_words(score, limit: int = 8) -> list[str]:
+    """Text written over the first bars of a score (tempo words, headings such as "Menuetto"):
+    the words of text expressions and tempo marks in measures 0 (a pickup) and 1, in order,
+    each once, at most ``limit``. Read by :mod:`course_lib.corpus.titles`."""
+    from music21 import expressions, tempo
+
+    found: list[tuple[float, str]] = []
+    for el in score.recurse().getElementsByClass((expressions.TextExpression, tempo.TempoIndication)):
+        text = el.content if isinstance(el, expressions.TextExpression) else getattr(el, "text", None)
+        if isinstance(el, tempo.MetronomeMark) and el.textImplicit:
+            text = None  # music21's own word for a number, not the score's
+        if not text or (el.measureNumber or 0) > 1:
+            continue
+        found.append((float(el.getOffsetInHierarchy(score)), " ".join(str(text).split())[:60]))
+    words = [text for _, text in sorted(found, key=lambda f: f[0])]
+    return list(dict.fromkeys(w for w in words if w))[:limit]
 
 
 def _meter_of(score) -> str | None:
@@ -297,6 +348,8 @@ def _record(work_id: str, source: str, score, performance: Performance, tune_typ
         "meter": _meter_of(score),
         "key": _key_of(score),
         "tune_type": tune_type,
+        "tempo_marks": _tempo_marks(score, performance),
+        "score_words": _score_words(score),
         "notes": performance,
     }
 

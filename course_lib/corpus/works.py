@@ -3,7 +3,8 @@ of a work (by work, never by window), its tune type, and per-period summaries.
 
 Notebook: notebooks/02_teacher_forcing.ipynb (splits),
 notebooks/04_time_period_conditioning.ipynb (metadata, summaries),
-notebooks/06_rag_jaccard.ipynb (tune type, meter, mode)
+notebooks/06_rag_jaccard.ipynb (tune type, meter, mode),
+notebooks/03_control_signals.ipynb (tempo, form: see :mod:`course_lib.corpus.titles`)
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ class Work:
         key: ``"D major"``, ``"E dorian"``; None when absent or when only a bare key
             signature (no mode) is given.
         tune_type: the ABC ``R:`` field verbatim (``"reel"``, ``"jig"``), else None.
+        tempo: quarter notes per minute, None when unknown; ``tempo_source`` says from where:
+            ``"score mark"`` (a metronome mark, which the performance follows), ``"title word"``
+            or ``"score word"`` (a tempo word such as "Adagio", a rough value), or None.
+        form: ``"chorale"``, ``"mass"``, ``"reel"``, ...; None when unknown; ``form_source`` says
+            from where: ``"ABC R: field"``, ``"title"``, ``"score words"``, ``"collection"`` or None.
+            (Both read by :mod:`course_lib.corpus.titles` from ``data/tempo_words.csv`` and
+            ``data/forms.csv``.)
     """
 
     id: str
@@ -72,6 +80,10 @@ class Work:
     meter: str | None = None
     key: str | None = None
     tune_type: str | None = None
+    tempo: float | None = None
+    tempo_source: str | None = None
+    form: str | None = None
+    form_source: str | None = None
 
     @property
     def split(self) -> str:
