@@ -117,34 +117,51 @@ def inspect_midi(path: str | os.PathLike, *, sustain: bool = True) -> MidiReport
     return _read(_file_bytes(path), str(path), sustain)[1]
 
 
-# -- reading, the fast path: symusic's parser where it gives the same notes ------------------
+# -- reading, the fast path: symusic's parser where its notes determine the rules' notes ----
 
-# Two note-offs for every key of every channel, all on one tick: appended to a track just
-# before its end, they close the notes symusic's pairing left open (which it would drop).
-# One open note of a key is closed; two or more leave two notes that overlap, which sends
-# the file to the byte-by-byte reader.
-_CLOSE_EVERY_KEY = b"\x00".join(bytes([0x80 | ch, 0, 0]) + b"".join(b"\x00" + bytes([p, 0]) for p in range(1, 128))
-                                for _ in range(2) for ch in range(16))
+# Note-offs for every key of every channel, all on one tick: appended to a track just before
+# its end, they close the notes symusic's pairing left open (which it would drop). A key with
+# _CLOSERS notes ending on its last tick may have had more left open: that file goes to the
+# byte-by-byte reader.
+_CLOSERS = 4
+
+
+def _closers(channel: int) -> bytes:
+    """_CLOSERS note-offs for every key of one channel, at one tick (running status)."""
+    return b"\x00".join(bytes([0x80 | channel, 0, 0]) + b"".join(b"\x00" + bytes([p, 0]) for p in range(1, 128))
+                       for _ in range(_CLOSERS))
+
+
+_CLOSE_CHANNEL = [_closers(channel) for channel in range(16)]
+
+
+def _closing(track: bytes) -> bytes:
+    """Closers for the channels a track may strike notes on: those whose note-on status byte
+    occurs in it at all (a superset: the byte may also sit in a delta time or a meta event)."""
+    return b"\x00".join(_CLOSE_CHANNEL[channel] for channel in range(16) if bytes([0x90 | channel]) in track)
 
 
 def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]], name: str) -> Performance | None:
-    """The notes by symusic's C++ parser, when they provably equal the rules' notes; else None.
+    """The notes by symusic's C++ parser, when they determine the rules' notes; else None.
 
-    symusic pairs each note-off with the oldest open note-on of its key. That is the rules'
-    pairing exactly when no two notes of a key overlap or start together and none has zero
-    length (each release then ends the one note sounding), once every note still open at
-    the end of its track is closed there (the note-offs appended to each track). Files with
-    sustain pedal messages go the other way: symusic does not say which channel a track is.
-    Notes are compared within a track *name*, since symusic splits a track at its program
-    changes (two notes of one key can then sit in two parts of one name).
+    symusic pairs each note-off with the oldest open note-on of its key (first in, first
+    out) and files the notes in parts, one per track, channel and program. From its notes
+    the strikes of a key are known with their velocities and, in file order, the releases
+    that ended a note; the releases it ignored had no note to end under the rules either.
+    :func:`_replay` puts them back in order and pairs them by the rules, or says when the
+    order within one tick cannot be known. Files with sustain pedal messages go the other
+    way (the rules apply the pedal per channel, across tracks).
     """
     # Each track must end with its one end-of-track event (the closing note-offs go before it).
     end_of_track = b"\xff\x2f\x00"
     if division & 0x8000 or not all(data[end - 3:end] == end_of_track and data.find(end_of_track, begin, end - 3) < 0
                                     for begin, end in chunks):
         return None
-    closed = b"".join(b"MTrk" + struct.pack(">I", end - begin + len(_CLOSE_EVERY_KEY) + 1)
-                      + data[begin:end - 3] + _CLOSE_EVERY_KEY + b"\x00\xff\x2f\x00" for begin, end in chunks)
+    bodies = [data[begin:end - 3] for begin, end in chunks]
+    # a track's body ends with the delta time of its end-of-track event; the closers take it
+    closed = [body + (close + b"\x00" if close else b"") + b"\xff\x2f\x00" for body, close in
+              ((body, _closing(body)) for body in bodies)]
+    closed = b"".join(b"MTrk" + struct.pack(">I", len(track)) + track for track in closed)
     try:
         score = symusic.Score.from_midi(b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), division) + closed)
     except Exception:  # the byte-by-byte reader reports what is wrong
@@ -152,26 +169,108 @@ def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]]
     if any(len(track.controls) and (track.controls.numpy()["number"] == 64).any() for track in score.tracks):
         return None
     kept = [track for track in score.tracks if not track.is_drum and len(track.notes)]
-    tracks = [track.notes.numpy() for track in kept]
     tempos = [(t.time, t.mspq) for t in score.tempos]
     if len({tick for tick, _ in tempos}) < len(tempos):  # which of two tempi on one tick wins: ask the rules
         return None
-    if not tracks:
+    if not kept:
         return Performance.empty()
-    # symusic splits a MIDI track at program changes (the parts keep the track's name) and
-    # does not say which channel a part plays on: compare notes of one name and pitch.
+    notes = [track.notes.numpy() for track in kept]
+    part = np.repeat(np.arange(len(kept), dtype=np.int64), [len(n["time"]) for n in notes])
     names = {name: i for i, name in enumerate(dict.fromkeys(track.name for track in kept))}
-    number = np.repeat([names[track.name] for track in kept], [len(t["time"]) for t in tracks])
-    start, duration, pitch, velocity = (np.concatenate([t[f] for t in tracks]).astype(np.int64)
+    named = np.repeat([names[track.name] for track in kept], [len(n["time"]) for n in notes])
+    start, duration, pitch, velocity = (np.concatenate([n[f] for n in notes]).astype(np.int64)
                                         for f in ("time", "duration", "pitch", "velocity"))
-    if (duration <= 0).any() or (pitch < 0).any() or (pitch > 127).any() or (velocity < 1).any():
+    if (duration < 0).any() or (pitch < 0).any() or (velocity < 1).any():
         return None
-    order = np.lexsort((start, pitch, number))
-    same_key = (pitch[order][1:] == pitch[order][:-1]) & (number[order][1:] == number[order][:-1])
-    if (same_key & (start[order][1:] < (start + duration)[order][:-1])).any():
+    end = start + duration
+    if not _parts_keep_keys_apart(named, part, pitch, start, end):
         return None
+    if _one_at_a_time(part, pitch, start, end):  # each release ended the one note sounding: as the rules
+        return Performance(pitch, velocity, *(_tick_clock(tempos, division, name)(t) for t in (start, end)))
+    paired = _replay(part, pitch, velocity, start, end)
+    if paired is None:
+        return None
+    start, end, pitch, velocity = paired
     seconds = _tick_clock(tempos, division, name)
-    return Performance(pitch, velocity, seconds(start), seconds(start + duration))
+    return Performance(pitch, velocity, seconds(start), seconds(end))
+
+
+def _one_at_a_time(part, pitch, start, end) -> bool:
+    """Whether no two notes of a key overlap or start together, and none has no length."""
+    order = np.lexsort((start, pitch, part))
+    same = (part[order][1:] == part[order][:-1]) & (pitch[order][1:] == pitch[order][:-1])
+    return bool((end > start).all()) and not (same & (start[order][1:] < end[order][:-1])).any()
+
+
+def _parts_keep_keys_apart(named, part, pitch, start, end) -> bool:
+    """Whether each key's notes can be replayed within one part.
+
+    symusic files a track's notes in a new part at each program change, and does not say
+    which channel a part plays: notes of one pitch in two parts of one track name may be
+    one key. That is harmless only when those notes neither overlap nor start together.
+    """
+    order = np.lexsort((start, pitch, named))
+    group = (named << 8 | pitch)[order]
+    part, start, end = part[order], start[order], end[order]
+    same = group[1:] == group[:-1]
+    spread = np.concatenate([[False], same & (part[1:] != part[:-1])])
+    clash = (end == start) | np.concatenate([same & (start[1:] < end[:-1]), [False]])
+    first = np.flatnonzero(np.concatenate([[True], ~same]))
+    return not (np.logical_or.reduceat(spread, first) & np.logical_or.reduceat(clash, first)).any()
+
+
+def _replay(part, pitch, velocity, start, end):
+    """The rules' notes (start, end, pitch, velocity in ticks) from symusic's notes, or None.
+
+    Within a key the strikes come in file order when sorted by tick and then by the tick of
+    their first-in-first-out release. At one tick, releases go before strikes, except the
+    release of a note of no length (symusic paired it with a strike before it). The order is
+    unknown, and None returned, where it could change the rules' notes: one tick with a
+    strike and a release of a key and more than two messages, a strike and a release on one
+    tick with no note of the key sounding before it, two strikes on one tick with one
+    release tick and different velocities, or a key whose last tick holds _CLOSERS releases.
+    """
+    n = len(start)
+    key = part << 7 | pitch
+    # messages: strikes (rank 2; rank 0 for a note of no length) and releases (rank 1)
+    zero = end == start
+    m_key = np.concatenate([key, key])
+    m_tick = np.concatenate([start, end])
+    m_rank = np.concatenate([np.where(zero, 0, 2), np.ones(n, np.int64)])
+    m_then = np.concatenate([end, np.zeros(n, np.int64)])  # strikes: FIFO order within a tick
+    m_velocity = np.concatenate([velocity, np.zeros(n, np.int64)])
+    order = np.lexsort((m_then, m_rank, m_tick, m_key))
+    m_key, m_tick, m_rank, m_then, m_velocity = (a[order] for a in (m_key, m_tick, m_rank, m_then, m_velocity))
+    strike = m_rank != 1
+    # (key, tick) cells holding both kinds of message
+    cell = np.concatenate([[True], (m_key[1:] != m_key[:-1]) | (m_tick[1:] != m_tick[:-1])])
+    cell_id = np.cumsum(cell) - 1
+    strikes = np.bincount(cell_id, weights=strike).astype(np.int64)
+    releases = np.bincount(cell_id, weights=~strike).astype(np.int64)
+    mixed = (strikes > 0) & (releases > 0)
+    if (mixed & (strikes + releases > 2)).any():
+        return None
+    # a strike and a release on one tick, not one note of no length: the release ended an
+    # earlier note for symusic; the rules agree whatever their order only if a note sounds
+    # the release opens its cell then (rank 1 before rank 2): look one message back
+    opening = np.flatnonzero(cell & mixed[cell_id] & (m_rank == 1))
+    before = opening - 1
+    sounding = (before >= 0) & (m_key[np.maximum(before, 0)] == m_key[opening]) & strike[np.maximum(before, 0)]
+    if not sounding.all():
+        return None
+    # two strikes of a key on one tick released together: the velocity kept is unknown
+    same_cell_strikes = strike[1:] & strike[:-1] & ~cell[1:]
+    if (same_cell_strikes & (m_then[1:] == m_then[:-1]) & (m_velocity[1:] != m_velocity[:-1])).any():
+        return None
+    # symusic closed at most _CLOSERS notes of a key at its track's end
+    last = np.concatenate([m_key[1:] != m_key[:-1], [True]])
+    last_cell = cell_id[last]
+    if (releases[last_cell] >= _CLOSERS).any():
+        return None
+    messages = m_tick << 20 | m_velocity << 12 | (m_key & 0x7F)
+    track = m_key >> 7
+    tick, tock, key, kept_velocity, _ = _pair(messages, track, np.zeros(int(track.max()) + 1 if n else 0, np.int64))
+    return tick, tock, key & 0x7F, kept_velocity
 
 
 def read_midi_bytes(data: bytes, name: str = "<bytes>", *, sustain: bool = True) -> Performance:
@@ -231,8 +330,9 @@ def _read(data: bytes, name: str, sustain: bool) -> tuple[Performance, MidiRepor
     for number, (begin, end) in enumerate(chunks):
         try:
             tracks.append(_parse_track(data, begin, end, tempos))
-        except (IndexError, _Damaged) as err:
-            detail = str(err) if isinstance(err, _Damaged) else "an event runs past the end of the track"
+        except (IndexError, OverflowError, _Damaged) as err:
+            detail = (str(err) if isinstance(err, _Damaged) else "an event runs past the end of the track"
+                      if isinstance(err, IndexError) else "a time too large for a MIDI file: a damaged delta time")
             raise MidiError(f"{name}: damaged MIDI file (track {number + 1}: {detail}); "
                             "re-export or re-download it") from None
     return _assemble(tracks, tempos, division, name, sustain)

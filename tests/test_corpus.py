@@ -372,11 +372,10 @@ def test_load_midi_folder_needs_a_folder(tmp_path):
 
 
 # -- the whole corpus (the shipped cache; `make cache` rebuilds it) -------------------------------
-def test_whole_corpus_loads_fast_with_every_period(tmp_path, monkeypatch):
+def test_whole_corpus_loads_with_every_period(tmp_path, monkeypatch):
+    # its speed is measured in benchmarks/encoding.py, not here
     monkeypatch.setattr(corpus.cache, "SHIPPED_CACHE", SHIPPED)
-    t0 = time.perf_counter()
     works = corpus.load_works(progress=False, cache_dir=tmp_path)
-    assert time.perf_counter() - t0 < 5
     assert len(works) > 10_000
     periods = collections.Counter(w.period for w in works)
     assert set(periods) == set(corpus.PERIODS)
