@@ -320,7 +320,9 @@ def _generate_arguments(generate: argparse.ArgumentParser) -> None:
                                "(default %(default)g, the corpus's 99.9th-percentile note; 0 or none: no limit)")
     generate.add_argument("--control", action="append", metavar="NAME=VALUE",
                           help="a control of a conditioned model, e.g. density=6, period=Baroque, 'key=D minor', "
-                               "pitch_classes=1,0,1,0,1,1,0,1,0,1,0,1 (repeat the option; others are missing)")
+                               "pitch_classes=1,0,1,0,1,1,0,1,0,1,0,1, tempo=120 (quarter notes per minute), "
+                               "form=jig (repeat the option; others are missing; a control the model lacks is an "
+                               "error that names the ones it reads)")
     generate.add_argument("--primer", help="a MIDI file whose first events the music continues")
     generate.add_argument("--primer-events", type=_positive_int, default=200)
     generate.add_argument("--seed", type=int, default=0)

@@ -38,7 +38,7 @@ from .search import STRATEGIES as _STRATEGY_TABLE
 from .search import DEFAULT_MAX_NOTE_SECONDS, generate, get_strategy, neutral_primer
 from .style import load_period_judge, scale_profile
 
-__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "JUDGED", "scale_profile",
+__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "JUDGED", "UNJUDGED", "scale_profile",
            "ControlOption", "StudioResult", "Studio", "StudioView"]
 
 STRATEGIES = tuple(_STRATEGY_TABLE)   # the decoding strategies of course_lib.search
@@ -54,6 +54,9 @@ STRATEGY_SETTINGS = ("temperature", "top_p", "beam_size")
 _FOLK_COLLECTIONS = ["ryansMammoth", "oneills1850"]
 # The controls no note statistic measures: the period judge (chapter 4) listens for them instead.
 JUDGED = ("period", "composer", "group")
+# Controls with no judge in the studio: what the measured column says instead.
+UNJUDGED = {"form": "no form judge in the studio; chapter 4 fits one on the corpus and measures how often "
+                    "it is right on held-out excerpts"}
 
 
 def _opening(performance: Performance, seconds: float) -> Performance:
@@ -372,7 +375,7 @@ class Studio:
                 measured = heard[1] if name == "period" else self._judged_beside(name, heard[0])
             else:
                 measured = measure(performance, seconds, self.controls.get(name)) if measure \
-                    else "not measurable from the notes"
+                    else UNJUDGED.get(name, "not measurable from the notes")
             rows.append((name, requested, measured))
         return rows
 
