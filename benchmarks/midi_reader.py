@@ -6,11 +6,12 @@ Python and pairs notes in integer ticks with numpy. Three sets of files:
 
 * corpus works written as single-track files by ``write_midi`` (one track, 1 ms ticks);
 * corpus works exported by music21 (several tracks, as files from elsewhere look);
-* large files: ten works each, joined end to end (tens of thousands of notes a file).
+* large files: ten works each, joined end to end (tens of thousands of notes a file);
+* the MIDI files music21 ships (files written by other programs: pedal, drums, many tracks).
 
     python benchmarks/midi_reader.py [--works 200] [--exports 40]
 
-Prints medians of 5 timed runs (after one warm-up) and the ratio to the previous reader,
+Prints medians of alternating timed rounds (after a warm-up) and the ratio to the previous reader,
 plus how many notes each reader returns. Copy the report into benchmarks/RESULTS.md.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import symusic
 
+import course_lib.midi
 from course_lib import corpus
 from course_lib.measure import median_seconds
 from course_lib.midi import midi_bytes, read_midi_bytes
@@ -85,6 +87,21 @@ def music21_exports(n: int, folder: Path) -> list[bytes]:
     return out
 
 
+def music21_midi_files() -> list[bytes]:
+    """The MIDI files in music21's own folder that read without error."""
+    import music21
+
+    out = []
+    for path in sorted(Path(music21.__file__).parent.rglob("*.mid")):
+        try:
+            read_midi_bytes(path.read_bytes())
+            previous_reader(path.read_bytes())
+        except Exception:  # a damaged test file, there on purpose
+            continue
+        out.append(path.read_bytes())
+    return out
+
+
 def joined(performances: list[Performance]) -> Performance:
     """Performances played one after the other."""
     parts, offset = [], 0.0
@@ -94,17 +111,25 @@ def joined(performances: list[Performance]) -> Performance:
     return Performance(*(np.concatenate(c) for c in zip(*parts)))
 
 
-def compare(name: str, files: list[bytes]) -> None:
+def compare(name: str, files: list[bytes], rounds: int = 9) -> None:
+    """Time both readers in alternation (the machine's load shifts between rounds) and
+    report the medians and the median of the per-round ratios."""
     notes_before = sum(len(previous_reader(d)) for d in files)
     notes_now = sum(len(read_midi_bytes(d)) for d in files)
     raw = median_seconds(lambda: [symusic.Score.from_midi(d) for d in files])
-    before = median_seconds(lambda: [previous_reader(d) for d in files])
-    now = median_seconds(lambda: [read_midi_bytes(d) for d in files])
-    print(f"  {name}: {len(files)} files, {notes_now:,} notes ({notes_before:,} before)")
+    rounds_before, rounds_now = [], []
+    for _ in range(rounds):
+        rounds_before.append(median_seconds(lambda: [previous_reader(d) for d in files], repeat=1))
+        rounds_now.append(median_seconds(lambda: [read_midi_bytes(d) for d in files], repeat=1))
+    before, now = float(np.median(rounds_before)), float(np.median(rounds_now))
+    ratio = float(np.median(np.array(rounds_now) / np.array(rounds_before)))
+    fast = sum(course_lib.midi._read_with_symusic(d, *course_lib.midi._chunks(d, ""), "") is not None for d in files)
+    print(f"  {name}: {len(files)} files, {notes_now:,} notes ({notes_before:,} before); "
+          f"{fast} read through symusic, {len(files) - fast} byte by byte")
     print(f"    symusic parse alone     {raw:7.3f} s")
     print(f"    previous reader         {before:7.3f} s")
-    print(f"    tick-exact reader       {now:7.3f} s   ({now / before:.2f}× the previous reader, "
-          f"{notes_now / now / 1e3:,.0f} k notes/s)")
+    print(f"    tick-exact reader       {now:7.3f} s   ({ratio:.2f}× the previous reader, median of "
+          f"{rounds} alternating rounds; {notes_now / now / 1e3:,.0f} k notes/s)")
 
 
 def main() -> None:
@@ -121,6 +146,7 @@ def main() -> None:
         compare("corpus, exported by music21", music21_exports(args.exports, Path(tmp)))
     big = [midi_bytes(joined([w.performance for w in sample[i:i + 10]])) for i in range(0, 100, 10)]
     compare("large files (ten works joined)", big)
+    compare("MIDI files music21 ships", music21_midi_files())
 
 
 if __name__ == "__main__":

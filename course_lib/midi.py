@@ -19,12 +19,21 @@ The pairing rules, the same for every file:
 
 :func:`inspect_midi` returns the counts behind these rules for one file.
 
+Most files take a faster path to the same notes: symusic's C++ parser reads them, with a
+few messages appended to each track (note-offs that close every key, a mark per channel,
+the track's number as its name), and its first-in-first-out notes are replayed by the
+rules above, in ticks. A file where that cannot give the rules' notes for certain (the
+order of a key's messages within one tick unknown and mattering, controllers and program
+changes in one track, a pedal in a track without notes) goes through the byte pass.
+Both paths are tested against an independent reading (tests/test_midi_exact.py).
+
 Notebook: notebooks/01_event_encoding.ipynb
 """
 
 from __future__ import annotations
 
 import os
+import re
 import struct
 import warnings
 from array import array
@@ -124,6 +133,10 @@ def inspect_midi(path: str | os.PathLike, *, sustain: bool = True) -> MidiReport
 # _CLOSERS notes ending on its last tick may have had more left open: that file goes to the
 # byte-by-byte reader.
 _CLOSERS = 4
+# After them, for each channel with controller messages, a controller no instrument defines,
+# with the channel as its value, marks which channel each of symusic's parts plays (it does
+# not say); a marker meta event marks where each track ends.
+_CHANNEL_MARK = 3
 
 
 def _closers(channel: int) -> bytes:
@@ -135,22 +148,44 @@ def _closers(channel: int) -> bytes:
 _CLOSE_CHANNEL = [_closers(channel) for channel in range(16)]
 
 
-def _closing(track: bytes) -> bytes:
-    """Closers for the channels a track may strike notes on: those whose note-on status byte
-    occurs in it at all (a superset: the byte may also sit in a delta time or a meta event)."""
-    return b"\x00".join(_CLOSE_CHANNEL[channel] for channel in range(16) if bytes([0x90 | channel]) in track)
+def _statuses(body: bytes, kind: int) -> list[int]:
+    """The channels whose status byte of this kind occurs in a track at all (a superset: the
+    byte may also sit in a delta time or a meta event)."""
+    return [ch for ch in range(16) if bytes([kind | ch]) in body]
 
 
-def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]], name: str) -> Performance | None:
-    """The notes by symusic's C++ parser, when they determine the rules' notes; else None.
+# A controller message with its status byte, and a program change: any track holding such
+# a message holds one of these byte patterns (a message in running status follows one that
+# spells its status). They may also match inside delta times or meta events: a superset.
+_CONTROLLER = re.compile(rb"([\xb0-\xbf])[\x00-\x7f][\x00-\x7f]")
+_PROGRAM = re.compile(rb"[\xc0-\xcf][\x00-\x7f]")
 
-    symusic pairs each note-off with the oldest open note-on of its key (first in, first
-    out) and files the notes in parts, one per track, channel and program. From its notes
-    the strikes of a key are known with their velocities and, in file order, the releases
-    that ended a note; the releases it ignored had no note to end under the rules either.
-    :func:`_replay` puts them back in order and pairs them by the rules, or says when the
-    order within one tick cannot be known. Files with sustain pedal messages go the other
-    way (the rules apply the pedal per channel, across tracks).
+
+def _controller_channels(body: bytes) -> list[int]:
+    """The channels a track may send controller messages on (a superset)."""
+    return sorted({status[0] & 0x0F for status in _CONTROLLER.findall(body)})
+
+
+def _closed(body: bytes, marked: list[int], number: int) -> bytes:
+    """A track's body (up to its end-of-track event, whose delta time it ends with) with
+    closers for the channels it may strike on, marks for the ``marked`` channels, a name
+    that is its number (symusic names every part of a track by the track's last name), a
+    marker meta event and the end of track."""
+    name = b"#%d" % number
+    events = ([_CLOSE_CHANNEL[ch] for ch in _statuses(body, 0x90)]
+              + [bytes([0xB0 | ch, _CHANNEL_MARK, ch]) for ch in marked]
+              + [b"\xff\x03" + bytes([len(name)]) + name, b"\xff\x06\x01#", b"\xff\x2f\x00"])
+    track = body + b"\x00".join(events)
+    return b"MTrk" + struct.pack(">I", len(track)) + track
+
+
+def _symusic_score(data: bytes, division: int, chunks: list[tuple[int, int]]):
+    """symusic's reading of the file with every track closed and marked, or None where its
+    parts may have lost controller messages.
+
+    symusic drops a part with no notes, and its controller messages with it; it files
+    controllers by channel and program. So a track with controller messages must have no
+    program change, and every channel mark must come back (each in a part with notes).
     """
     # Each track must end with its one end-of-track event (the closing note-offs go before it).
     end_of_track = b"\xff\x2f\x00"
@@ -158,41 +193,103 @@ def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]]
                                     for begin, end in chunks):
         return None
     bodies = [data[begin:end - 3] for begin, end in chunks]
-    # a track's body ends with the delta time of its end-of-track event; the closers take it
-    closed = [body + (close + b"\x00" if close else b"") + b"\xff\x2f\x00" for body, close in
-              ((body, _closing(body)) for body in bodies)]
-    closed = b"".join(b"MTrk" + struct.pack(">I", len(track)) + track for track in closed)
+    marked = [_controller_channels(body) for body in bodies]
+    if any(channels and _PROGRAM.search(body) for body, channels in zip(bodies, marked)):
+        return None
+    tracks = b"".join(_closed(body, channels, number) for number, (body, channels) in enumerate(zip(bodies, marked)))
     try:
-        score = symusic.Score.from_midi(b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), division) + closed)
+        score = symusic.Score.from_midi(b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), division) + tracks)
     except Exception:  # the byte-by-byte reader reports what is wrong
         return None
-    if any(len(track.controls) and (track.controls.numpy()["number"] == 64).any() for track in score.tracks):
+    if sum(_channel_of(track) >= 0 for track in score.tracks) != sum(map(len, marked)):
         return None
-    kept = [track for track in score.tracks if not track.is_drum and len(track.notes)]
+    return score
+
+
+def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]], name: str,
+                       sustain: bool = True) -> Performance | None:
+    """The notes by symusic's C++ parser, when they determine the rules' notes; else None.
+
+    symusic pairs each note-off with the oldest open note-on of its key (first in, first
+    out) and files the notes in parts, one per track, channel and program. From its notes
+    the strikes of a key are known with their velocities and, in file order, the releases
+    that ended a note; the releases it ignored had no note to end under the rules either.
+    :func:`_replay` puts them back in order and pairs them by the rules, or says when the
+    order within one tick cannot be known; the pedal is then applied per channel, as the
+    byte-by-byte reader does.
+    """
+    score = _symusic_score(data, division, chunks)
+    if score is None:
+        return None
     tempos = [(t.time, t.mspq) for t in score.tempos]
     if len({tick for tick, _ in tempos}) < len(tempos):  # which of two tempi on one tick wins: ask the rules
         return None
+    channels = [_channel_of(track) for track in score.tracks]
+    pedals = _pedal_messages(score.tracks, channels)
+    if pedals is None:
+        return None
+    kept = [i for i, track in enumerate(score.tracks) if not track.is_drum and len(track.notes)]
     if not kept:
         return Performance.empty()
-    notes = [track.notes.numpy() for track in kept]
-    part = np.repeat(np.arange(len(kept), dtype=np.int64), [len(n["time"]) for n in notes])
-    names = {name: i for i, name in enumerate(dict.fromkeys(track.name for track in kept))}
-    named = np.repeat([names[track.name] for track in kept], [len(n["time"]) for n in notes])
+    notes = [score.tracks[i].notes.numpy() for i in kept]
+    sizes = [len(n["time"]) for n in notes]
+    part = np.repeat(np.arange(len(kept), dtype=np.int64), sizes)
+    track = np.repeat([int(score.tracks[i].name[1:]) for i in kept], sizes)  # each note's MIDI track
     start, duration, pitch, velocity = (np.concatenate([n[f] for n in notes]).astype(np.int64)
                                         for f in ("time", "duration", "pitch", "velocity"))
     if (duration < 0).any() or (pitch < 0).any() or (velocity < 1).any():
         return None
     end = start + duration
-    if not _parts_keep_keys_apart(named, part, pitch, start, end):
+    if not _parts_keep_keys_apart(track, part, pitch, start, end):
         return None
-    if _one_at_a_time(part, pitch, start, end):  # each release ended the one note sounding: as the rules
-        return Performance(pitch, velocity, *(_tick_clock(tempos, division, name)(t) for t in (start, end)))
-    paired = _replay(part, pitch, velocity, start, end)
-    if paired is None:
-        return None
-    start, end, pitch, velocity = paired
+    if not _one_at_a_time(part, pitch, start, end):
+        paired = _replay(part, pitch, velocity, start, end)
+        if paired is None:
+            return None
+        start, end, pitch, velocity, part = paired
+    if sustain and len(pedals):
+        channel = np.array([channels[i] for i in kept])[part]
+        if (channel < 0).any():  # a part of a track with no controllers: the pedal
+            return None          # may still be its channel's, from another track
+        last_tick = max(marker.time for marker in score.markers)
+        end = _hold_by_pedal(start, end, channel, pitch, pedals, last_tick)
     seconds = _tick_clock(tempos, division, name)
     return Performance(pitch, velocity, seconds(start), seconds(end))
+
+
+def _channel_of(track) -> int:
+    """The channel a part plays on, from the mark appended to its track (-1 if unmarked)."""
+    if not len(track.controls):
+        return -1
+    last = track.controls[-1]
+    return int(last.value) if last.number == _CHANNEL_MARK and last.value < 16 else -1
+
+
+def _pedal_messages(tracks, channels: list[int]) -> np.ndarray | None:
+    """The sustain pedal messages packed as the byte reader packs them (tick << 12 |
+    channel << 8 | value), or None where a part's channel is unknown, or one tick of a
+    channel holds pedal messages of two parts (their order is unknown)."""
+    packed, owner = [], []
+    for number, (track, channel) in enumerate(zip(tracks, channels)):
+        if not len(track.controls):
+            continue
+        controls = track.controls.numpy()
+        pedal = controls["number"] == 64
+        if not pedal.any():
+            continue
+        if channel < 0:
+            return None
+        packed.append(controls["time"][pedal].astype(np.int64) << 12 | channel << 8 | controls["value"][pedal])
+        owner.append(np.full(int(pedal.sum()), number))
+    if not packed:
+        return np.zeros(0, np.int64)
+    packed, owner = np.concatenate(packed), np.concatenate(owner)
+    moment = packed >> 8  # (tick, channel)
+    order = np.lexsort((owner, moment))
+    same = moment[order][1:] == moment[order][:-1]
+    if (same & (owner[order][1:] != owner[order][:-1])).any():
+        return None
+    return packed
 
 
 def _one_at_a_time(part, pitch, start, end) -> bool:
@@ -202,15 +299,15 @@ def _one_at_a_time(part, pitch, start, end) -> bool:
     return bool((end > start).all()) and not (same & (start[order][1:] < end[order][:-1])).any()
 
 
-def _parts_keep_keys_apart(named, part, pitch, start, end) -> bool:
+def _parts_keep_keys_apart(track, part, pitch, start, end) -> bool:
     """Whether each key's notes can be replayed within one part.
 
     symusic files a track's notes in a new part at each program change, and does not say
-    which channel a part plays: notes of one pitch in two parts of one track name may be
+    which channel a part plays: notes of one pitch in two parts of one MIDI track may be
     one key. That is harmless only when those notes neither overlap nor start together.
     """
-    order = np.lexsort((start, pitch, named))
-    group = (named << 8 | pitch)[order]
+    order = np.lexsort((start, pitch, track))
+    group = (track << 8 | pitch)[order]
     part, start, end = part[order], start[order], end[order]
     same = group[1:] == group[:-1]
     spread = np.concatenate([[False], same & (part[1:] != part[:-1])])
@@ -270,7 +367,7 @@ def _replay(part, pitch, velocity, start, end):
     messages = m_tick << 20 | m_velocity << 12 | (m_key & 0x7F)
     track = m_key >> 7
     tick, tock, key, kept_velocity, _ = _pair(messages, track, np.zeros(int(track.max()) + 1 if n else 0, np.int64))
-    return tick, tock, key & 0x7F, kept_velocity
+    return tick, tock, key & 0x7F, kept_velocity, key >> 12
 
 
 def read_midi_bytes(data: bytes, name: str = "<bytes>", *, sustain: bool = True) -> Performance:
@@ -283,7 +380,7 @@ def read_midi_bytes(data: bytes, name: str = "<bytes>", *, sustain: bool = True)
     """
     data = bytes(data)
     division, chunks = _chunks(data, name)
-    fast = _read_with_symusic(data, division, chunks, name)
+    fast = _read_with_symusic(data, division, chunks, name, sustain)
     if fast is not None:
         return fast
     performance, report = _read(data, name, sustain)
@@ -450,7 +547,7 @@ def _pair(messages: np.ndarray, track: np.ndarray, track_end: np.ndarray) -> tup
 
     Returns:
         ``start, end, key, velocity, counts``: one entry per note (``key`` is
-        channel << 8 | pitch) and the counts for :class:`MidiReport`.
+        track << 12 | channel << 8 | pitch) and the counts for :class:`MidiReport`.
     """
     key = track << 12 | (messages & 0xFFF)
     # by key, file order kept within a key (a radix sort when the keys fit in 16 bits)
@@ -494,7 +591,7 @@ def _pair(messages: np.ndarray, track: np.ndarray, track_end: np.ndarray) -> tup
     counts["zero_length"] -= counts["unisons"]
     released = int((strike & nxt_same & ~nxt_strike).sum())  # releases that ended a note, with or without length
     counts["stray_releases"] = int((~strike).sum()) - released - int(consumed.sum())
-    return tick[sounds], end[sounds], key[sounds] & 0xFFF, velocity[sounds], counts
+    return tick[sounds], end[sounds], key[sounds], velocity[sounds], counts
 
 
 # -- reading: tick notes → a performance ------------------------------------------------
@@ -506,7 +603,7 @@ def _assemble(tracks: list[_Track], tempos: list, division: int, name: str,
     track_end = np.array([t.end_tick for t in tracks], dtype=np.int64)
     start, end, key, velocity, counts = _pair(np.concatenate(messages or [np.zeros(0, np.int64)]),
                                               track, track_end)
-    channel, pitch = key >> 8, key & 0xFF
+    channel, pitch = (key >> 8) & 0xF, key & 0xFF
     if (pitch > 127).any():
         raise MidiError(f"{name}: holds note numbers outside 0–127; the file is damaged")
     drums = channel == _DRUM_CHANNEL

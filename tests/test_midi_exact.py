@@ -363,7 +363,16 @@ def test_the_fast_path_takes_plain_files_and_leaves_the_rest_to_the_rules(reader
     # a re-strike ended the first note; then a strike and a release on one tick, none sounding
     assert not taken((0, on(60)), (100, on(60)), (200, off(60)), (300, on(60)), (300, off(60)), (400, off(60)))
     assert not taken((0, on(60)), (0, on(60)), (0, on(60)), (0, on(60)), (0, on(60)))  # closers run out
-    assert not taken((0, on(60)), (0, pedal(127)), (480, off(60)))  # pedal: applied per channel, across tracks
+    assert taken((0, on(60)), (0, pedal(127)), (480, off(60)))  # a pedal in its notes' track and channel
+    assert not taken((0, b"\xc0\x05"), (0, pedal(127)), (0, on(60)), (480, off(60)))  # controllers and programs
+
+    def taken_apart(*tracks):
+        data = smf([track(*events) for events in tracks])
+        return fast(data, *course_lib.midi._chunks(data, "x"), "x") is not None
+
+    # symusic drops a part with no notes, its pedal with it: the rules must read that file
+    assert not taken_apart([(100, pedal(127))], [(0, on(60)), (200, off(60))])
+    assert taken_apart([(100, b"\xff\x01\x01a")], [(0, on(60)), (200, off(60))])
 
 
 def test_a_program_change_between_two_strikes_of_one_key_keeps_the_rules():
