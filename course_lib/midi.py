@@ -716,19 +716,28 @@ def midi_bytes(performance: Performance) -> bytes:
             f"resolution can store ({MAX_WRITE_SECONDS:,.0f} s, about 74 hours); cut the performance "
             "(performance.slice) before writing it"
         )
+    ticks_per_second = _TICKS_PER_QUARTER * _QPM / 60.0
+    on = np.round(performance.start * ticks_per_second).astype(np.int64)
+    off = np.maximum(np.round(performance.end * ticks_per_second).astype(np.int64), on + 1)
+    data = _dump(on, off, performance.pitch, performance.velocity, int(performance.program))
+    if not _one_at_a_time(np.zeros_like(on), performance.pitch.astype(np.int64), on, off):
+        # Two notes of one key sound at once: a MIDI file cannot say which release ends which,
+        # and readers differ. Write the notes this module's rules read from it instead, so
+        # that every reader reads the same notes (and the fast path reads it back).
+        heard, _ = _read(data, "<written>", sustain=False)
+        on, off = (np.round(t * ticks_per_second).astype(np.int64) for t in (heard.start, heard.end))
+        data = _dump(on, off, heard.pitch, heard.velocity, int(performance.program))
+    return data
+
+
+def _dump(on, off, pitch, velocity, program: int) -> bytes:
+    """Notes in ticks as the bytes of a one-track MIDI file (symusic writes it)."""
     score = symusic.Score(_TICKS_PER_QUARTER)
     score.tempos.append(symusic.Tempo(0, _QPM))
-    track = symusic.Track("performance", int(performance.program), False)
-    if len(performance):
-        ticks_per_second = _TICKS_PER_QUARTER * _QPM / 60.0
-        on = np.round(performance.start * ticks_per_second).astype(np.int32)
-        off = np.round(performance.end * ticks_per_second).astype(np.int32)
-        duration = np.maximum(off - on, 1).astype(np.int32)
-        track.notes.extend(
-            symusic.Note.from_numpy(
-                on, duration, performance.pitch.astype(np.int8), performance.velocity.astype(np.int8)
-            )
-        )
+    track = symusic.Track("performance", program, False)
+    if len(on):
+        track.notes.extend(symusic.Note.from_numpy(on.astype(np.int32), (off - on).astype(np.int32),
+                                                   pitch.astype(np.int8), velocity.astype(np.int8)))
     score.tracks.append(track)
     return bytes(score.dumps_midi())
 
