@@ -707,6 +707,10 @@ def midi_bytes(performance: Performance) -> bytes:
     """The performance as the bytes of a Standard MIDI File (one piano track, 120 bpm,
     1 ms resolution), e.g. for a download link.
 
+    A MIDI file holds one state per key, so where two notes of one key sound at once the
+    file holds the notes :func:`read_midi` hears in them (a re-strike ends the sounding note;
+    see the module's rules): every reader then reads the same notes from it.
+
     Raises:
         MidiError: a note ends after ``MAX_WRITE_SECONDS`` (a MIDI file cannot store it).
     """
