@@ -113,9 +113,9 @@ class TrainConfig:
 
 # The training setups, `--profile quick|full`: each trains its size of architecture.
 TRAIN_PROFILES = {
-    # About a minute on two CPU cores.
+    # The small model for 200 steps: chapter 2 trains it live and prints how long it took.
     "quick": TrainConfig(size="small"),
-    # The Performance RNN on one GPU: minutes on an H100.
+    # The Performance RNN (3 × 512) on a GPU; not yet timed on one (benchmarks/RESULTS.md).
     "full": TrainConfig(
         size="large", window=512, batch_size=64, steps=20_000, lr=1e-3, warmup_steps=500,
         eval_every=1000, eval_windows=2048, checkpoint_every=1000,
