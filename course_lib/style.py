@@ -23,6 +23,7 @@ __all__ = [
     "KEY_PROFILES", "PITCH_NAMES", "SCALES", "scale_profile", "estimate_key", "FEATURE_NAMES", "style_features",
     "excerpts", "composer_groups", "load_composer_groups", "ExcerptClassifier", "PeriodClassifier", "meter_class",
     "meter_features", "METER_FEATURE_NAMES", "MeterClassifier", "fit_period_judge", "load_period_judge",
+    "judge_report", "load_judge_file",
 ]
 
 PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -328,7 +329,7 @@ class ExcerptClassifier:
         """
         if tuple(data["feature_names"]) != tuple(cls.feature_names):
             raise ValueError(f"a {cls.__name__} reads {len(cls.feature_names)} features, this file was fitted on "
-                             f"{len(data['feature_names'])} others; rebuild it (python tools/build_period_judge.py)")
+                             f"{len(data['feature_names'])} others; rebuild it (python tools/build_judges.py)")
         judge = cls.__new__(cls)
         ExcerptClassifier.__init__(judge, data["labels"], data["excerpt_seconds"])
         judge.mean, judge.scale = np.array(data["mean"]), np.array(data["scale"])
@@ -359,6 +360,19 @@ PERIOD_JUDGE_JSON = "period_judge.json"
 JUDGE_SECONDS = (5.0, 10.0, 20.0, 40.0)
 
 
+def judge_report(judge: ExcerptClassifier, works: Sequence) -> dict:
+    """A judge's accuracy on the held-out (validation) works' excerpts of each length of
+    :data:`JUDGE_SECONDS`, four per work: ``{seconds: {"accuracy", "balanced_accuracy", "excerpts"}}``."""
+    fitted_on, report = judge.excerpt_seconds, {}
+    held_out = [w for w in works if w.split == "valid"]
+    for seconds in JUDGE_SECONDS:
+        judge.excerpt_seconds = seconds
+        r = judge.evaluate(held_out, excerpts_per_work=4)
+        report[seconds] = {k: r[k] for k in ("accuracy", "balanced_accuracy", "excerpts")}
+    judge.excerpt_seconds = fitted_on
+    return report
+
+
 def fit_period_judge(works: Sequence) -> tuple[PeriodClassifier, dict]:
     """Chapter 4's period judge, fitted as chapter 4 fits it (20-s excerpts, two per training work,
     every period but Modern, which has no held-out work to test it on), and its accuracy on the
@@ -374,27 +388,24 @@ def fit_period_judge(works: Sequence) -> tuple[PeriodClassifier, dict]:
     periods = tuple(p for p in PERIODS if p != "Modern")
     judge = PeriodClassifier(periods, excerpt_seconds=20.0).fit([w for w in works if w.split == "train"],
                                                                 excerpts_per_work=2)
-    held_out, report = [w for w in works if w.split == "valid"], {}
-    for seconds in JUDGE_SECONDS:
-        judge.excerpt_seconds = seconds
-        r = judge.evaluate(held_out, excerpts_per_work=4)
-        report[seconds] = {k: r[k] for k in ("accuracy", "balanced_accuracy", "excerpts")}
-    judge.excerpt_seconds = 20.0
-    return judge, report
+    return judge, judge_report(judge, works)
+
+
+def load_judge_file(filename: str, kind: type) -> tuple[ExcerptClassifier, dict]:
+    """A judge shipped in ``course_lib/data/`` (rebuilt by ``python tools/build_judges.py``) and its
+    held-out report by excerpt length, as :func:`judge_report` returns it."""
+    data = json.loads(resources.files("course_lib").joinpath("data", filename).read_text(encoding="utf-8"))
+    return kind.from_dict(data["judge"]), {float(k): v for k, v in data["held_out"].items()}
 
 
 @lru_cache(maxsize=1)
 def load_period_judge() -> tuple[PeriodClassifier, dict]:
-    """The shipped period judge (``course_lib/data/period_judge.json``, rebuilt by
-    ``python tools/build_period_judge.py``; loaded once) and its held-out report by excerpt
-    length, as :func:`fit_period_judge` returns them.
+    """The shipped period judge (``course_lib/data/period_judge.json``; loaded once) and its
+    held-out report by excerpt length, as :func:`fit_period_judge` returns them.
 
     Notebook: notebooks/00_studio.ipynb
     """
-    text = resources.files("course_lib").joinpath("data", PERIOD_JUDGE_JSON).read_text(encoding="utf-8")
-    data = json.loads(text)
-    report = {float(k): v for k, v in data["held_out"].items()}
-    return PeriodClassifier.from_dict(data["judge"]), report
+    return load_judge_file(PERIOD_JUDGE_JSON, PeriodClassifier)
 
 
 # -- meter -----------------------------------------------------------------------------------------

@@ -12,15 +12,18 @@ Notebooks: notebooks/03_control_signals.ipynb (tempo), notebooks/04_time_period_
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
 from .performance import Performance
-from .style import FEATURE_NAMES, METER_FEATURE_NAMES, ExcerptClassifier, meter_features, style_features
+from .style import (FEATURE_NAMES, METER_FEATURE_NAMES, ExcerptClassifier, judge_report, load_judge_file,
+                    meter_features, style_features)
 
 __all__ = ["TEMPO_RANGE", "TEMPO_PRIOR", "onset_autocorrelation", "estimate_tempo", "tempo_estimate_errors",
-           "FORM_FEATURE_NAMES", "form_features", "FormClassifier"]
+           "FORM_FEATURE_NAMES", "form_features", "FormClassifier", "fit_form_judge", "load_form_judge",
+           "FORM_JUDGE_JSON"]
 
 TEMPO_RANGE = (40.0, 240.0)   # quarter notes per minute the tempo estimate considers
 # The estimate's preference: a log-normal around 120 BPM, one octave wide (see estimate_tempo). Chosen
@@ -209,3 +212,30 @@ class FormClassifier(ExcerptClassifier):
             return [w for w in works if self._label(w) in self.labels]
         share = {form: min(1.0, self.works_per_form / n) for form, n in counts.items()}
         return [w for w in works if self._label(w) in self.labels and _keep(w.id, share[w.form])]
+
+
+FORM_JUDGE_JSON = "form_judge.json"
+
+
+def fit_form_judge(works: Sequence) -> tuple[FormClassifier, dict]:
+    """Chapter 4's form judge, fitted as chapter 4 fits it (10-s excerpts, two per training work,
+    at most 300 works of each form), and its accuracy on the held-out works' excerpts of each
+    length of :data:`course_lib.style.JUDGE_SECONDS`, four per work.
+
+    Returns:
+        (the judge, ``{seconds: {"accuracy", "balanced_accuracy", "excerpts"}}``).
+
+    Notebook: notebooks/04_time_period_conditioning.ipynb
+    """
+    judge = FormClassifier().fit([w for w in works if w.split == "train"], excerpts_per_work=2)
+    return judge, judge_report(judge, works)
+
+
+@lru_cache(maxsize=1)
+def load_form_judge() -> tuple[FormClassifier, dict]:
+    """The shipped form judge (``course_lib/data/form_judge.json``; loaded once) and its held-out
+    report by excerpt length, as :func:`fit_form_judge` returns them.
+
+    Notebook: notebooks/00_studio.ipynb
+    """
+    return load_judge_file(FORM_JUDGE_JSON, FormClassifier)

@@ -37,8 +37,9 @@ from .performance import Performance
 from .search import STRATEGIES as _STRATEGY_TABLE
 from .search import DEFAULT_MAX_NOTE_SECONDS, generate, get_strategy, neutral_primer
 from .style import load_period_judge, scale_profile
+from .tempo_form import load_form_judge
 
-__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "JUDGED", "UNJUDGED", "scale_profile",
+__all__ = ["STRATEGIES", "PRIMERS", "BEAM_EVENTS_PER_SECOND", "DEFAULT_MODELS", "JUDGES", "JUDGED", "scale_profile",
            "ControlOption", "StudioResult", "Studio", "StudioView"]
 
 STRATEGIES = tuple(_STRATEGY_TABLE)   # the decoding strategies of course_lib.search
@@ -52,11 +53,10 @@ DEFAULT_MODELS = ("prnn-full-cond", "prnn-cpu-cond-long", "prnn-cpu-cond")
 # The strategies' options the studio lets a learner set (the others keep their defaults).
 STRATEGY_SETTINGS = ("temperature", "top_p", "beam_size")
 _FOLK_COLLECTIONS = ["ryansMammoth", "oneills1850"]
-# The controls no note statistic measures: the period judge (chapter 4) listens for them instead.
-JUDGED = ("period", "composer", "group")
-# Controls with no judge in the studio: what the measured column says instead.
-UNJUDGED = {"form": "no form judge in the studio; chapter 4 fits one on the corpus and measures how often "
-                    "it is right on held-out excerpts"}
+# The controls no note statistic measures, and the judge of chapter 4 that listens for each
+# (composer and group have none of their own: the period judge's verdict stands beside them).
+JUDGES = {"period": load_period_judge, "form": load_form_judge}
+JUDGED = {"period": "period", "composer": "period", "group": "period", "form": "form"}
 
 
 def _opening(performance: Performance, seconds: float) -> Performance:
@@ -358,13 +358,14 @@ class Studio:
     def measure(self, performance: Performance) -> list[tuple[str, str, str]]:
         """Rows (control, requested, measured) for a generated performance: each control as
         its row of :data:`course_lib.controls.CONTROLS` measures it on the notes (density,
-        velocity and key for every model); period, composer and group (:data:`JUDGED`) by what
-        chapter 4's period judge hears (the period row for every model)."""
+        velocity and key for every model); period, composer, group and form (:data:`JUDGED`) by what
+        chapter 4's judges hear (the period row for every model)."""
         seconds = max(float(self.seconds), 1e-9)
         names = list(self.control_names) + [name for name, control in CONTROLS.items()
                                             if (control.measured_always or name == "period")
                                             and name not in self.control_names]
-        heard = self.judge_period(performance)
+        heard = {kind: self.judge(kind, performance) for kind in dict.fromkeys(JUDGED[n] for n in names
+                                                                                if n in JUDGED)}
         rows = []
         for name in names:
             given = name in self.control_names
@@ -372,31 +373,36 @@ class Studio:
                 else "not a control of this model"
             measure = CONTROLS[name].measure
             if name in JUDGED:
-                measured = heard[1] if name == "period" else self._judged_beside(name, heard[0])
+                verdict, text = heard[JUDGED[name]]
+                measured = text if name in JUDGES else self._judged_beside(name, verdict)
             else:
                 measured = measure(performance, seconds, self.controls.get(name)) if measure \
-                    else UNJUDGED.get(name, "not measurable from the notes")
+                    else "not measurable from the notes"
             rows.append((name, requested, measured))
         return rows
 
-    def judge_period(self, performance: Performance) -> tuple[str | None, str]:
-        """What chapter 4's period classifier hears in ``performance``, and how far to trust it:
-        its balanced accuracy on held-out excerpts as long as the piece (the nearest length
-        measured; :func:`course_lib.style.load_period_judge`, loaded once).
+    def judge(self, kind: str, performance: Performance) -> tuple[str | None, str]:
+        """What one of chapter 4's classifiers (:data:`JUDGES`: period, form) hears in
+        ``performance``, and how far to trust it: its balanced accuracy on held-out excerpts as
+        long as the piece (the nearest length measured; the shipped judge, loaded once).
 
         Returns:
-            (the period heard, or None for too few notes; the text the studio shows).
+            (the label heard, or None for too few notes; the text the studio shows).
         """
-        judge, held_out = load_period_judge()
+        classifier, held_out = JUDGES[kind]()
         try:
-            probabilities = judge.predict_proba([performance])[0]
+            probabilities = classifier.predict_proba([performance])[0]
         except ValueError:   # fewer than two onsets
-            return None, "too few notes for the period judge"
+            return None, f"too few notes for the {kind} judge"
         best = int(np.argmax(probabilities))
         length = min(held_out, key=lambda s: abs(s - float(self.seconds)))
-        return judge.labels[best], (f"{judge.labels[best]} ({probabilities[best]:.0%}), says the period judge: "
-                                    f"right on {held_out[length]['balanced_accuracy']:.0%} of held-out "
-                                    f"{length:g}-s excerpts (balanced)")
+        return classifier.labels[best], (f"{classifier.labels[best]} ({probabilities[best]:.0%}), says the {kind} "
+                                         f"judge: right on {held_out[length]['balanced_accuracy']:.0%} of held-out "
+                                         f"{length:g}-s excerpts (balanced)")
+
+    def judge_period(self, performance: Performance) -> tuple[str | None, str]:
+        """:meth:`judge` for the period (the studio's judge of period, composer and group)."""
+        return self.judge("period", performance)
 
     def _judged_beside(self, name: str, period: str | None) -> str:
         """Composer and group have no judge of their own: the period judge's verdict, and for a

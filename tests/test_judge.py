@@ -1,16 +1,15 @@
-"""The studio's period judge: chapter 4's classifier, shipped as a small file, equal to a fresh fit."""
+"""The studio's judges: chapter 4's period and form classifiers, shipped as small files, equal to a fresh fit."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from course_lib import style
+from course_lib import style, tempo_form
 from course_lib.performance import Performance
+from tool_loader import load_tool
 
-ROOT = Path(__file__).parents[1]
 
 
 def _piece(seed: int, seconds: float = 10.0) -> Performance:
@@ -42,21 +41,38 @@ def test_a_judge_round_trips_through_its_dict():
         style.PeriodClassifier(("a", "b")).to_dict()
 
 
+def test_the_shipped_form_judge_loads_once_and_judges():
+    judge, held_out = tempo_form.load_form_judge()
+    assert tempo_form.load_form_judge()[0] is judge
+    assert {"jig", "reel", "chorale"} <= set(judge.labels) and sorted(held_out) == list(style.JUDGE_SECONDS)
+    chance = 1 / len(judge.labels)
+    for report in held_out.values():
+        assert 2 * chance < report["balanced_accuracy"] < 1 and report["excerpts"] > 1000
+    assert judge.predict_proba([_piece(0)]).shape == (1, len(judge.labels))
+
+
 @pytest.mark.slow
-def test_the_shipped_judge_is_chapter_4s_judge_fitted_again():
+@pytest.mark.parametrize("name", ["period", "form"])
+def test_each_shipped_judge_is_chapter_4s_judge_fitted_again(name, shipped_works):
     """Rebuilding gives the shipped file's judgements (LBFGS may differ in the last digits across
     machines, so the judgements and the accuracies are compared, not the bytes)."""
-    path = ROOT / "tools" / "build_period_judge.py"
-    spec = importlib.util.spec_from_file_location("build_period_judge", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    fresh = module.build()
-    shipped = json.loads((Path(style.__file__).parent / "data" / style.PERIOD_JUDGE_JSON).read_text())
+    module = load_tool("build_judges", "build_judges")
+    filename, _ = module.JUDGES[name]
+    kind = {"period": style.PeriodClassifier, "form": tempo_form.FormClassifier}[name]
+    fresh = module.build(name, shipped_works)
+    shipped = json.loads((Path(style.__file__).parent / "data" / filename).read_text())
     assert fresh["judge"]["labels"] == shipped["judge"]["labels"]
     for seconds, report in shipped["held_out"].items():
         assert fresh["held_out"][seconds]["excerpts"] == report["excerpts"]
         assert fresh["held_out"][seconds]["accuracy"] == pytest.approx(report["accuracy"], abs=0.005)
     pieces = [_piece(s) for s in range(20)]
-    a = style.PeriodClassifier.from_dict(fresh["judge"]).predict_proba(pieces)
-    b = style.PeriodClassifier.from_dict(shipped["judge"]).predict_proba(pieces)
+    a = kind.from_dict(fresh["judge"]).predict_proba(pieces)
+    b = kind.from_dict(shipped["judge"]).predict_proba(pieces)
     assert (a.argmax(1) == b.argmax(1)).mean() >= 0.95 and np.abs(a - b).max() < 0.05
+
+
+@pytest.fixture(scope="module")
+def shipped_works(tmp_path_factory):
+    from course_lib import corpus
+
+    return corpus.load_works(progress=False, cache_dir=tmp_path_factory.mktemp("cache"))

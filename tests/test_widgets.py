@@ -232,6 +232,20 @@ def test_the_period_judge_says_what_it_hears_and_how_far_to_trust_it(studio):
     assert studio.judge_period(Performance.empty())[0] is None
 
 
+def test_the_form_judge_hears_a_real_jig_and_says_how_far_to_trust_it(studio):
+    from course_lib.corpus import load_works
+    from course_lib.tempo_form import load_form_judge
+
+    judge, held_out = load_form_judge()
+    jigs = [w for w in load_works(progress=False) if w.form == "jig" and w.split == "valid"][:20]
+    studio.seconds = 10
+    heard = [studio.judge("form", w.performance.slice(0.0, 10.0)) for w in jigs]
+    assert all(label in judge.labels and f"says the form judge: right on {held_out[10.0]['balanced_accuracy']:.0%}"
+               in text for label, text in heard)
+    assert sum(label == "jig" for label, _ in heard) > len(jigs) / 2   # it hears jigs as jigs, mostly
+    assert studio.judge("form", Performance.empty()) == (None, "too few notes for the form judge")
+
+
 def test_the_view_sets_the_longest_note(studio):
     view = StudioView(studio)
     assert view.max_note.value == 8.0 and "99.9th-percentile" in view.max_note_hint.value
