@@ -7,7 +7,7 @@ import pytest
 
 from course_lib import cli, pretrained
 from course_lib.controls import TEMPO_EDGES
-from course_lib.widgets import UNJUDGED, Studio
+from course_lib.widgets import Studio
 
 NAME = "prnn-cpu-cond-title"
 
@@ -74,7 +74,7 @@ def test_the_studio_offers_tempo_and_form():
     studio.seconds = 3.0
     rows = {name: (asked, measured) for name, asked, measured in studio.generate().rows}
     assert rows["tempo"][0] == "180 BPM" and ("BPM (estimated)" in rows["tempo"][1] or rows["tempo"][1] == "too few notes")
-    assert rows["form"] == ("jig", UNJUDGED["form"])
+    assert rows["form"][0] == "jig" and rows["form"][1]   # a judge's verdict, or the studio says it has none
     studio.select_model("prnn-cpu-cond")   # no tempo or form: dropped, and tempo still measured
     assert "tempo" not in studio.controls and "form" not in studio.controls
     rows = {name: (asked, measured) for name, asked, measured in studio.generate().rows}
