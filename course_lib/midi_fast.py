@@ -18,7 +18,7 @@ import struct
 import numpy as np
 import symusic
 
-from .midi_rules import _hold_by_pedal, _pair, _tick_clock
+from .midi_rules import _TICK, _VELOCITY, _hold_by_pedal, _pair, _tick_clock
 from .performance import Performance
 
 # Note-offs for every key of every channel, all on one tick: appended to a track just before
@@ -73,8 +73,9 @@ def _closed(body: bytes, marked: list[int], number: int) -> bytes:
 
 
 def _symusic_score(data: bytes, division: int, chunks: list[tuple[int, int]]):
-    """symusic's reading of the file with every track closed and marked, or None where its
-    parts may have lost controller messages.
+    """symusic's reading of the file with every track closed and marked, and the channel of
+    each of its parts (-1 if unmarked); or None where its parts may have lost controller
+    messages.
 
     symusic drops a part with no notes, and its controller messages with it; it files
     controllers by channel and program. So a track with controller messages must have no
@@ -94,9 +95,10 @@ def _symusic_score(data: bytes, division: int, chunks: list[tuple[int, int]]):
         score = symusic.Score.from_midi(b"MThd" + struct.pack(">IHHH", 6, 1, len(chunks), division) + tracks)
     except Exception:  # the byte-by-byte reader reports what is wrong
         return None
-    if sum(_channel_of(track) >= 0 for track in score.tracks) != sum(map(len, marked)):
+    channels = [_channel_of(track) for track in score.tracks]
+    if sum(channel >= 0 for channel in channels) != sum(map(len, marked)):
         return None
-    return score
+    return score, channels
 
 
 def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]], name: str,
@@ -111,13 +113,13 @@ def _read_with_symusic(data: bytes, division: int, chunks: list[tuple[int, int]]
     order within one tick cannot be known; the pedal is then applied per channel, as the
     byte-by-byte reader does.
     """
-    score = _symusic_score(data, division, chunks)
-    if score is None:
+    read = _symusic_score(data, division, chunks)
+    if read is None:
         return None
+    score, channels = read
     tempos = [(t.time, t.mspq) for t in score.tempos]
     if len({tick for tick, _ in tempos}) < len(tempos):  # which of two tempi on one tick wins: ask the rules
         return None
-    channels = [_channel_of(track) for track in score.tracks]
     pedals = _pedal_messages(score.tracks, channels)
     if pedals is None:
         return None
@@ -257,7 +259,7 @@ def _replay(part, pitch, velocity, start, end):
     last_cell = cell_id[last]
     if (releases[last_cell] >= _CLOSERS).any():
         return None
-    messages = m_tick << 20 | m_velocity << 12 | (m_key & 0x7F)
+    messages = m_tick << _TICK | m_velocity << _VELOCITY | (m_key & 0x7F)
     track = m_key >> 7
     tick, tock, key, kept_velocity, _ = _pair(messages, track, np.zeros(int(track.max()) + 1 if n else 0, np.int64))
     return tick, tock, key & 0x7F, kept_velocity, key >> 12
